@@ -1,0 +1,51 @@
+/**
+ * `splitz` command line: thin wrappers over the library's functions.
+ * Every command initialises the backend through lib/backend.ts first.
+ */
+import { Command, CommanderError } from 'commander';
+import { initBackend, formatBackendReport, BackendError } from './backend';
+
+/** Errors a user can act on: printed as one message, no stack trace. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('splitz')
+    .description('SPLITZ: certifiable robustness via split Lipschitz randomized smoothing')
+    .showHelpAfterError();
+
+  program
+    .command('backend')
+    .description('show which TensorFlow.js backend splitz uses, what else is available, and why others are not')
+    .action(async () => {
+      const r = await initBackend();
+      console.log(formatBackendReport(r));
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
+    if (e instanceof UserError || e instanceof BackendError) {
+      console.error(`splitz: ${e.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,2 @@
+/** The public API of splitz, imported by the notebooks and the tests. */
+export * from './backend';
