@@ -1,2 +1,3 @@
 /** The public API of splitz, imported by the notebooks and the tests. */
 export * from './backend';
+export * from './data';
