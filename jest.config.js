@@ -4,6 +4,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testTimeout: 120000,
-  // tfjs backends are process-wide singletons: one worker per file keeps files isolated.
+  // tfjs backends are process-wide singletons: each test file runs in its own worker.
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/jest.summary.js'],
 };

@@ -1,3 +1,4 @@
 /** The public API of splitz, imported by the notebooks and the tests. */
 export * from './backend';
 export * from './data';
+export * from './report/image';
