@@ -15,4 +15,6 @@ export interface ImageDataset {
   shape: [number, number, number];
   /** Class names in label order. */
   classes: string[];
+  /** Where the data was read from (file or directory), for reports; absent for derived datasets. */
+  source?: string;
 }
