@@ -1,0 +1,15 @@
+/** Randomized smoothing at the split: statistics, sampling, CERTIFY/PREDICT, Theorem 1 radius. */
+export { clopperPearsonLower, normalQuantile, binomTestTwoSided } from './stats';
+export { NOISE_BLOCK, PHASES, Phase, deriveSeed, GaussianStream, NoisySampleStream } from './noise';
+export { TensorFn, SampleOptions, SplitPoint, sampleCounts, toSplitPoint, argmaxCount } from './sample';
+export { LocalBound, GammaSearch, RadiusOptions, RadiusResult, splitzRadius, radiusAt } from './radius';
+export {
+  ABSTAIN,
+  SplitClassifierLike,
+  CertifyOptions,
+  CertifyResult,
+  PredictOptions,
+  PredictResult,
+  certify,
+  predict,
+} from './certify';

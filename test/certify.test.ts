@@ -1,0 +1,214 @@
+/**
+ * Monte Carlo CERTIFY / PREDICT at the split (lib/smoothing/certify.ts,
+ * sample.ts, noise.ts) on classifiers whose smoothed behaviour is known in
+ * closed form: a constant classifier and linear classifiers, for which
+ * P(f_R(u + delta) = 0) = Phi((w.u + b) / (sigma ||w||)).
+ */
+import { initBackend, tf } from '../lib/backend';
+import { certify, predict, ABSTAIN } from '../lib/smoothing/certify';
+import { sampleCounts } from '../lib/smoothing/sample';
+import { NoisySampleStream, GaussianStream, deriveSeed, NOISE_BLOCK } from '../lib/smoothing/noise';
+import { normalQuantile } from '../lib/smoothing/stats';
+import cdfNormal = require('@stdlib/stats-base-dists-normal-quantile');
+
+beforeAll(async () => {
+  await initBackend({ force: 'cpu' });
+});
+
+/** f_R that always answers class c of K (logits independent of the input). */
+function constantClassifier(c: number, K: number) {
+  return (u: tf.Tensor) =>
+    tf.tidy(() => {
+      const row = new Float32Array(K);
+      row[c] = 5;
+      return tf.tile(tf.tensor2d(row, [1, K]), [u.shape[0], 1]);
+    });
+}
+
+/** Two-class linear f_R on flat inputs: class 0 iff w.u + b > 0. */
+function linearClassifier(w: number[], b: number) {
+  return (u: tf.Tensor) =>
+    tf.tidy(() => {
+      const z = tf.add(tf.matMul(tf.reshape(u, [u.shape[0], w.length]), tf.tensor2d(w, [w.length, 1])), b);
+      return tf.concat([z, tf.neg(z)], 1);
+    });
+}
+
+/** Standard normal CDF via bisection on the (independently tested) quantile, to avoid a second dependency. */
+function Phi(z: number): number {
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 200; i++) {
+    const mid = 0.5 * (lo + hi);
+    if (cdfNormal(mid, 0, 1) < z) lo = mid;
+    else hi = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+describe('noise stream', () => {
+  test('same key -> same draws, whatever the batch schedule or start', () => {
+    const u = Float32Array.from([0.1, -0.2, 0.3]);
+    const key = { seed: 7, idx: 3, phase: 'estimation' as const };
+    const all = new NoisySampleStream(u, 0.5, key).next(357);
+    const parts = new NoisySampleStream(u, 0.5, key);
+    const pieces = [1, 99, 100, 57, 3, 97].map((m) => parts.next(m));
+    const joined = new Float32Array(all.length);
+    let o = 0;
+    for (const p of pieces) {
+      joined.set(p, o);
+      o += p.length;
+    }
+    expect(joined).toEqual(all);
+    // a worker starting at sample 150 (mid-block) sees the same values
+    expect(new NoisySampleStream(u, 0.5, key, 150).next(60)).toEqual(all.slice(150 * 3, 210 * 3));
+    // different seed, image or phase: different draws
+    expect(new NoisySampleStream(u, 0.5, { ...key, seed: 8 }).next(5)).not.toEqual(all.slice(0, 15));
+    expect(new NoisySampleStream(u, 0.5, { ...key, idx: 4 }).next(5)).not.toEqual(all.slice(0, 15));
+    expect(new NoisySampleStream(u, 0.5, { ...key, phase: 'selection' }).next(5)).not.toEqual(all.slice(0, 15));
+    expect(NOISE_BLOCK).toBe(100);
+    expect(deriveSeed(0, 0, 1, 0)).not.toBe(deriveSeed(0, 0, 1, 1));
+  });
+
+  test('standard normal: moments and quantiles of 400,000 draws', () => {
+    const z = new Float32Array(400000);
+    new GaussianStream(deriveSeed(1, 2, 3, 4)).fill(z, 0, z.length, 1);
+    let s = 0;
+    let s2 = 0;
+    let s4 = 0;
+    for (const v of z) {
+      s += v;
+      s2 += v * v;
+      s4 += v ** 4;
+    }
+    const N = z.length;
+    expect(Math.abs(s / N)).toBeLessThan(5 / Math.sqrt(N));
+    expect(Math.abs(s2 / N - 1)).toBeLessThan(5 * Math.sqrt(2 / N));
+    expect(Math.abs(s4 / N - 3)).toBeLessThan(5 * Math.sqrt(96 / N));
+    for (const q of [-2, -1, 0, 0.5, 1.5, 2.5]) {
+      const p = Phi(q);
+      let below = 0;
+      for (const v of z) if (v < q) below++;
+      expect(Math.abs(below / N - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / N));
+    }
+    // consecutive values uncorrelated
+    let c = 0;
+    for (let i = 1; i < N; i++) c += z[i] * z[i - 1];
+    expect(Math.abs(c / N)).toBeLessThan(5 / Math.sqrt(N));
+  });
+});
+
+describe('sampleCounts', () => {
+  test('counts on device: the right length and total, class argmax', async () => {
+    const u = { values: Float32Array.from([1, 2]), shape: [2] };
+    const counts = await sampleCounts(constantClassifier(2, 4), u, 2345, { sigma: 1, batchSize: 1000 });
+    expect(Array.from(counts)).toEqual([0, 0, 2345, 0]);
+    const before = tf.memory().numTensors;
+    await sampleCounts(linearClassifier([1, 0], 0), u, 300, { sigma: 1, batchSize: 128 });
+    expect(tf.memory().numTensors).toBe(before); // nothing leaked
+  });
+});
+
+describe('certify', () => {
+  test('constant classifier: pA_lower = alpha^(1/n), radius = sigma * Phi^-1(alpha^(1/n))', async () => {
+    const x = tf.zeros([4, 4, 1]);
+    const r = await certify({ f_R: constantClassifier(1, 3) }, x, { sigma: 0.5, n0: 50, n: 1000, alpha: 0.001, seed: 1 });
+    expect(r.predict).toBe(1);
+    expect(r.nA).toBe(1000);
+    expect(r.pA_lower).toBeCloseTo(Math.pow(0.001, 1 / 1000), 14);
+    // scipy: 0.5 * norm.ppf(proportion_confint(1000, 1000, alpha=0.002, method='beta')[0]) = 1.2316313073904057
+    expect(Math.abs(r.radius - 1.2316313073904057)).toBeLessThan(1e-9);
+    expect(r.radius).toBe(r.radius_fR); // plain RS: no gamma cap, L = 1
+    expect(r.lipschitz).toBe(1);
+    expect(r.gamma).toBe(Infinity);
+    // s = 0 with an f_L given is plain RS too
+    const r0 = await certify({ f_L: (t) => tf.mul(t, 3), f_R: constantClassifier(1, 3), s: 0 }, x, { sigma: 0.5, n0: 50, n: 1000, seed: 1 });
+    expect(r0.radius).toBe(r.radius);
+    x.dispose();
+  });
+
+  test('SPLITZ with a constant local bound c: radius = R_fR / c at gamma = R_fR / c', async () => {
+    const x = tf.ones([3]);
+    const c = 0.4;
+    const split = { f_L: (t: tf.Tensor) => tf.mul(t, 2), f_R: constantClassifier(0, 2), s: 1 };
+    const r = await certify(split, x, { sigma: 0.25, n0: 20, n: 1000, seed: 5, L: () => c });
+    const Rf = 0.25 * normalQuantile(Math.pow(0.001, 1 / 1000));
+    expect(r.radius_fR).toBeCloseTo(Rf, 12);
+    expect(r.radius).toBe(Math.min(r.radius_fR / c, r.gamma));
+    expect(r.radius).toBe(r.radius_fR / c);
+    expect(r.lipschitz).toBe(c);
+    // and a local bound growing with gamma caps it at the crossing
+    const r2 = await certify(split, x, { sigma: 0.25, n0: 20, n: 1000, seed: 5, L: (g) => 0.4 + g });
+    expect(r2.radius).toBe(Math.min(r2.radius_fR / r2.lipschitz, r2.gamma));
+    expect(r2.radius).toBeLessThan(r.radius);
+    await expect(certify(split, x, { sigma: 0.25, n: 10 })).rejects.toThrow(/local Lipschitz bound/);
+    x.dispose();
+  });
+
+  test('seeds repeat exactly, whatever the batch size; other seeds differ', async () => {
+    const f_R = linearClassifier([1, -1], 0.3);
+    const x = tf.tensor1d([0.2, 0.1]);
+    const opts = { sigma: 1, n0: 64, n: 3000, seed: 1234, idx: 9 };
+    const a = await certify({ f_R }, x, { ...opts, batchSize: 1000 });
+    const b = await certify({ f_R }, x, { ...opts, batchSize: 77 });
+    expect(Array.from(b.counts)).toEqual(Array.from(a.counts));
+    expect(Array.from(b.counts0)).toEqual(Array.from(a.counts0));
+    expect(b.radius).toBe(a.radius);
+    const c = await certify({ f_R }, x, { ...opts, seed: 1235 });
+    expect(Array.from(c.counts)).not.toEqual(Array.from(a.counts));
+    const d = await certify({ f_R }, x, { ...opts, idx: 10 });
+    expect(Array.from(d.counts)).not.toEqual(Array.from(a.counts));
+    x.dispose();
+  });
+
+  test('linear classifiers (1-D and 2-D): pA_lower lies just below the true pA = Phi(w.u / (sigma ||w||))', async () => {
+    const alpha = 0.001;
+    const n = 20000;
+    const cases: Array<{ w: number[]; b: number; u: number[]; sigma: number }> = [
+      { w: [1], b: 0, u: [0.3], sigma: 0.25 },
+      { w: [2, -1], b: 0.1, u: [0.2, 0.4], sigma: 0.5 },
+      { w: [0.5, 0.5], b: -0.2, u: [0.5, 0.6], sigma: 1 },
+    ];
+    for (const [i, k] of cases.entries()) {
+      const normW = Math.hypot(...k.w);
+      const pA = Phi((k.w.reduce((s, wj, j) => s + wj * k.u[j], 0) + k.b) / (k.sigma * normW));
+      const x = tf.tensor1d(k.u);
+      const r = await certify({ f_R: linearClassifier(k.w, k.b) }, x, { sigma: k.sigma, n0: 100, n, alpha, seed: 42, idx: i, batchSize: 5000 });
+      x.dispose();
+      const sd = Math.sqrt((pA * (1 - pA)) / n);
+      expect(r.predict).toBe(0);
+      expect(Math.abs(r.nA / n - pA)).toBeLessThan(4 * sd); // the noise really has scale sigma
+      expect(r.pA_lower).toBeLessThan(pA);
+      expect(pA - r.pA_lower).toBeLessThan(8 * sd);
+      expect(r.radius).toBeCloseTo(k.sigma * normalQuantile(r.pA_lower), 12);
+      // the certified radius is below the exact one of the smoothed linear classifier, sigma * Phi^-1(pA)
+      expect(r.radius).toBeLessThan(k.sigma * normalQuantile(pA));
+    }
+  });
+
+  test('abstains on a 50/50 classifier', async () => {
+    const x = tf.tensor1d([0, 0]);
+    const r = await certify({ f_R: linearClassifier([1, 1], 0) }, x, { sigma: 1, n0: 100, n: 4000, seed: 3 });
+    expect(r.predict).toBe(ABSTAIN);
+    expect(r.radius).toBe(0);
+    expect(r.pA_lower).toBeLessThan(0.5);
+    x.dispose();
+  });
+});
+
+describe('predict', () => {
+  test('abstains on a 50/50 classifier, answers on a clear one', async () => {
+    const x = tf.tensor1d([0, 0]);
+    const f_R = linearClassifier([1, -2], 0);
+    for (const seed of [1, 2, 3]) {
+      const p = await predict({ f_R }, x, { sigma: 0.5, n: 4000, alpha: 0.001, seed });
+      expect(p.predict).toBe(ABSTAIN);
+      expect(p.nA + p.nB).toBe(4000);
+      expect(p.pValue).toBeGreaterThan(0.001);
+    }
+    const clear = await predict({ f_R: linearClassifier([1, 0], -1) }, x, { sigma: 0.5, n: 2000, seed: 1 });
+    expect(clear.predict).toBe(1); // w.u + b = -1 < 0: class 1 with P = Phi(2)
+    expect(clear.pValue).toBeLessThan(1e-10);
+    x.dispose();
+  });
+});
