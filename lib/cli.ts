@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { initBackend, formatBackendReport, BackendError } from './backend';
+import { registerDataCommands } from './data/command';
 
 /** Errors a user can act on: printed as one message, no stack trace. */
 export class UserError extends Error {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
       console.log(formatBackendReport(r));
     });
 
+  registerDataCommands(program);
   return program;
 }
 

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageDataset } from './types';
+import { bytesToUnit } from './files';
 import { entryParts, isTarball, readTarEntries } from './tar';
 import type { Split } from './mnist';
 
@@ -114,8 +115,7 @@ export async function readCifar10Binary(source: string, split: Split): Promise<C
 
 /** Bytes → an ImageDataset with pixels / 255. */
 export function bytesToDataset(name: string, bytes: Cifar10Bytes, shape: [number, number, number], classes: string[]): ImageDataset {
-  const images = new Float32Array(bytes.pixels.length);
-  for (let i = 0; i < images.length; i++) images[i] = bytes.pixels[i] / 255;
+  const images = bytesToUnit(bytes.pixels);
   return { name, images, labels: bytes.labels, n: bytes.labels.length, shape, classes };
 }
 

@@ -47,3 +47,15 @@ export function projectRoot(): string {
     dir = up;
   }
 }
+
+// byte / 255 for every byte value: a table lookup is several times faster
+// than dividing 150 million pixels one by one.
+const UNIT = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+
+/** Bytes 0..255 → floats byte/255 in [0, 1] (exactly Math.fround(byte / 255)). */
+export function bytesToUnit(bytes: Uint8Array): Float32Array {
+  const out = new Float32Array(bytes.length);
+  const n = bytes.length;
+  for (let i = 0; i < n; i++) out[i] = UNIT[bytes[i]];
+  return out;
+}

@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ImageDataset } from './types';
 import { IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, parseIdx } from './idx';
-import { findMaybeGz, readMaybeGz } from './files';
+import { bytesToUnit, findMaybeGz, readMaybeGz } from './files';
 
 export type Split = 'train' | 'test';
 
@@ -74,9 +74,8 @@ export function loadMnist(split: Split, options: MnistOptions = {}): ImageDatase
   for (let i = 0; i < n; i++) {
     if (labels[i] > 9) throw new Error(`${labelsFile}: label ${labels[i]} at index ${i}; MNIST labels are 0..9`);
   }
-  const images = new Float32Array(img.data.length);
-  for (let i = 0; i < images.length; i++) images[i] = img.data[i] / 255;
-  const ds: ImageDataset = { name: 'mnist', images, labels, n, shape: [28, 28, 1], classes: [...MNIST_CLASSES] };
+  const images = bytesToUnit(img.data);
+  const ds: ImageDataset = { name: 'mnist', images, labels, n, shape: [28, 28, 1], classes: [...MNIST_CLASSES], source: dir };
   cache.set(key, ds);
   return ds;
 }
