@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { initBackend, formatBackendReport, BackendError } from './backend';
 import { registerDataCommands } from './data/command';
+import { formatToy, runToy } from './commands/toy';
 
 /** Errors a user can act on: printed as one message, no stack trace. */
 export class UserError extends Error {
@@ -27,6 +28,14 @@ export function buildProgram(): Command {
     .action(async () => {
       const r = await initBackend();
       console.log(formatBackendReport(r));
+    });
+
+  program
+    .command('toy')
+    .description("the toy example of the paper's Appendix B: intervals, I^v, local and global Lipschitz bounds, computed by the library")
+    .action(async () => {
+      await initBackend();
+      console.log(formatToy(runToy()));
     });
 
   registerDataCommands(program);

@@ -2,3 +2,5 @@
 export * from './backend';
 export * from './data';
 export * from './report/image';
+export * from './lipschitz';
+export * from './models/split';

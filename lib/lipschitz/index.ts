@@ -1,0 +1,11 @@
+/**
+ * Lipschitz bounds of f_L (Appendix B): interval bounds over the l2 ball,
+ * varying masks I^v, the local bound of eq. 18 (`sound` proven upper bound or
+ * `paper` power iteration), and global per-layer spectral norms.
+ */
+export { BoundMode, LocalLipschitzOptions, LocalLipschitzResult, LocalLipschitzTensorResult, intervalBounds, varyingMasks, localLipschitz, localLipschitzTensor, localLipschitzOf } from './local';
+export { AffineBounds, Intervals, maskCount } from './intervals';
+export { LayerNorm, GlobalOptions, GlobalSplitBound, globalLayerLipschitz, globalLipschitzOfSplit, powerIterationNorm, soundLayerNorm } from './global';
+export { SoundNorm, soundSpectralNorm } from './sound';
+export { Csr, left64 } from './ops64';
+export { intervalBoundsTf } from './tfops';
