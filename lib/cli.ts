@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { initBackend, formatBackendReport, BackendError } from './backend';
 import { registerDataCommands } from './data/command';
+import { registerAnalyzeCommand } from './commands/analyze';
 import { formatToy, runToy } from './commands/toy';
 
 /** Errors a user can act on: printed as one message, no stack trace. */
@@ -29,6 +30,8 @@ export function buildProgram(): Command {
       const r = await initBackend();
       console.log(formatBackendReport(r));
     });
+
+  registerAnalyzeCommand(program);
 
   program
     .command('toy')

@@ -2,5 +2,7 @@
 export * from './backend';
 export * from './data';
 export * from './report/image';
+export * from './smoothing';
+export * from './eval';
 export * from './lipschitz';
 export * from './models/split';

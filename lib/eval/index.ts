@@ -1,0 +1,16 @@
+/** Certification logs and the numbers computed from them. */
+export {
+  COHEN_COLUMNS,
+  SPLITZ_COLUMNS,
+  CertifyRecord,
+  CertifyLog,
+  LogFormatError,
+  appendRecord,
+  readCertifyLog,
+  parseCertifyLog,
+  columnsFor,
+  formatTimedelta,
+  parseTime,
+} from './log';
+export { RadiusRecord, AccuracyCurve, certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii } from './metrics';
+export { LogSummary, DEFAULT_RADII, summarizeLog, formatSummaryTable } from './summary';

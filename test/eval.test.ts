@@ -1,0 +1,187 @@
+/**
+ * Certification logs (lib/eval) and `splitz analyze`: a log in Cohen et al.'s
+ * format, written here by hand, gives the certified accuracy and ACR computed
+ * by hand below.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  appendRecord,
+  readCertifyLog,
+  parseCertifyLog,
+  formatTimedelta,
+  parseTime,
+  CertifyRecord,
+  LogFormatError,
+} from '../lib/eval/log';
+import { certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii } from '../lib/eval/metrics';
+import { runAnalyze } from '../lib/commands/analyze';
+import { main } from '../lib/cli';
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-eval-'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// As Cohen's certify.py writes it: radius with "{:.3}", time = str(datetime.timedelta).
+const COHEN_LOG = [
+  'idx\tlabel\tpredict\tradius\tcorrect\ttime',
+  '0\t7\t7\t0.523\t1\t0:00:01.234567',
+  '1\t2\t2\t1.27\t1\t0:00:01.500000',
+  '2\t1\t-1\t0.0\t0\t0:00:02.000001',
+  '3\t4\t9\t0.8\t0\t0:00:01',
+  '4\t0\t0\t0.25\t1\t0:01:05.100000',
+  '5\t3\t3\t2.1\t1\t1 day, 0:00:00.500000',
+  '',
+].join('\n');
+// By hand: correct images have radii 0.523, 1.27, 0.25, 2.1 out of n = 6.
+const HAND_RADII = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 2.25];
+const HAND_ACC = [4 / 6, 4 / 6, 3 / 6, 2 / 6, 2 / 6, 2 / 6, 1 / 6, 1 / 6, 0];
+const HAND_ACR = (0.523 + 1.27 + 0.25 + 2.1) / 6;
+
+function writeCohen(): string {
+  const p = path.join(dir, `cohen-${Math.random().toString(36).slice(2)}.tsv`);
+  fs.writeFileSync(p, COHEN_LOG);
+  return p;
+}
+
+describe('time column', () => {
+  test('formatTimedelta writes what Python str(timedelta(seconds=s)) writes', () => {
+    expect(formatTimedelta(1.234567)).toBe('0:00:01.234567');
+    expect(formatTimedelta(1)).toBe('0:00:01');
+    expect(formatTimedelta(0)).toBe('0:00:00');
+    expect(formatTimedelta(3661.000001)).toBe('1:01:01.000001');
+    expect(formatTimedelta(86400.5)).toBe('1 day, 0:00:00.500000');
+    expect(formatTimedelta(3 * 86400 + 59.25)).toBe('3 days, 0:00:59.250000');
+  });
+  test('parseTime reads both timedelta strings and seconds', () => {
+    expect(parseTime('0:00:01.234567')).toBeCloseTo(1.234567, 9);
+    expect(parseTime('2 days, 1:00:00')).toBe(2 * 86400 + 3600);
+    expect(parseTime('12.5')).toBe(12.5);
+    expect(() => parseTime('soon')).toThrow(/H:MM:SS/);
+  });
+});
+
+describe("reading Cohen's format", () => {
+  test('records, times and metrics match the hand computation', () => {
+    const log = readCertifyLog(writeCohen());
+    expect(log.records).toHaveLength(6);
+    expect(log.records.map((r) => r.predict)).toEqual([7, 2, -1, 9, 0, 3]);
+    expect(log.records.map((r) => r.time)).toEqual([1.234567, 1.5, 2.000001, 1, 65.1, 86400.5]);
+    const acc = certifiedAccuracy(log.records, HAND_RADII);
+    acc.forEach((a, i) => expect(a).toBeCloseTo(HAND_ACC[i], 15));
+    expect(averageCertifiedRadius(log.records)).toBeCloseTo(HAND_ACR, 15);
+    const curve = accuracyVsRadius(log.records);
+    expect(curve.radius).toEqual([0, 0.25, 0.523, 1.27, 2.1]);
+    expect(curve.accuracy.map((a) => a * 6)).toEqual([4, 4, 3, 2, 1].map((k) => expect.closeTo(k, 12)));
+    expect(accuracyVsRadius(log.records, [0.5, 3]).accuracy).toEqual([0.5, 0]);
+  });
+
+  test('malformed lines: clear errors naming the file and line', () => {
+    const bad = (body: string) => () => parseCertifyLog(body, 'x.tsv');
+    expect(bad('')).toThrow(/x\.tsv:1: empty file/);
+    expect(bad('idx\tlabel\tpredict\n0\t1\t1\n')).toThrow(/x\.tsv:1: header lacks column\(s\) radius, correct, time/);
+    const h = 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n';
+    expect(bad(h + '0\t1\t1\t0.5\t1\t0:00:01\n1\t1\t1\t0.5\t1\n')).toThrow(/x\.tsv:3: 5 tab-separated fields, the header has 6/);
+    expect(bad(h + '0\t1\tone\t0.5\t1\t0:00:01\n')).toThrow(/x\.tsv:2: column 'predict' must be an integer/);
+    expect(bad(h + '0\t1\t1\t0.5\t2\t0:00:01\n')).toThrow(/x\.tsv:2: column 'correct' must be 0 or 1/);
+    expect(bad(h + '0\t1\t1\t-0.5\t1\t0:00:01\n')).toThrow(/x\.tsv:2: column 'radius'/);
+    expect(bad(h + '0\t1\t1\t0.5\t1\tlater\n')).toThrow(/x\.tsv:2: column 'time'/);
+    expect(() => readCertifyLog(path.join(dir, 'nope.tsv'))).toThrow(LogFormatError);
+    expect(() => readCertifyLog(path.join(dir, 'nope.tsv'))).toThrow(/nope\.tsv: cannot read the log \(ENOENT\)/);
+  });
+});
+
+describe('appendRecord', () => {
+  test('creates the header, appends, round-trips SPLITZ and extra columns', () => {
+    const p = path.join(dir, 'ours.tsv');
+    const recs: CertifyRecord[] = [
+      { idx: 0, label: 3, predict: 3, radius: 0.7123456789012345, correct: 1, time: 12.345678, pA_lower: 0.99, radius_fR: 0.58, lipschitz: 0.81, gamma: 0.7123456789012345, bound: 'sound', radius_paper: 0.9, lipschitz_paper: 0.6, gamma_paper: 0.9 },
+      { idx: 1, label: 5, predict: -1, radius: 0, correct: 0, time: 3.5, pA_lower: 0.42, radius_fR: 0, lipschitz: NaN, gamma: NaN, bound: 'sound', radius_paper: 0, lipschitz_paper: NaN, gamma_paper: NaN },
+      { idx: 2, label: 1, predict: 1, radius: 1e-5, correct: 1, time: 0.25, pA_lower: 0.5, radius_fR: 1e-5, lipschitz: 1, gamma: Infinity, bound: 'none', radius_paper: 1e-5, lipschitz_paper: 1, gamma_paper: Infinity },
+    ];
+    for (const r of recs) appendRecord(p, r);
+    const text = fs.readFileSync(p, 'utf8');
+    expect(text.split('\n')[0]).toBe(
+      'idx\tlabel\tpredict\tradius\tcorrect\ttime\tpA_lower\tradius_fR\tlipschitz\tgamma\tbound\tradius_paper\tlipschitz_paper\tgamma_paper',
+    );
+    expect(text.split('\n')[1].split('\t')[5]).toBe('0:00:12.345678');
+    expect(text.split('\n')[3]).toContain('\tinf\t');
+    const back = readCertifyLog(p).records;
+    expect(back).toHaveLength(3);
+    back.forEach((b, i) => {
+      for (const [k, v] of Object.entries(recs[i])) {
+        if (k === 'time') expect(b.time).toBeCloseTo(v as number, 6);
+        else expect(b[k]).toEqual(v);
+      }
+    });
+    // Metrics work on our format too: correct radii 0.7123..., 1e-5 of 3 images.
+    expect(averageCertifiedRadius(back)).toBeCloseTo((0.7123456789012345 + 1e-5) / 3, 15);
+  });
+
+  test('resuming checks the header', () => {
+    const p = path.join(dir, 'resume.tsv');
+    appendRecord(p, { idx: 0, label: 1, predict: 1, radius: 0.5, correct: 1, time: 1 });
+    appendRecord(p, { idx: 1, label: 2, predict: 2, radius: 0.25, correct: 1, time: 1 });
+    expect(() => appendRecord(p, { idx: 2, label: 2, predict: 2, radius: 0.25, correct: 1, time: 1, pA_lower: 0.9 })).toThrow(
+      /cannot append, its header .* differs/,
+    );
+    expect(readCertifyLog(p).records).toHaveLength(2);
+    expect(() => appendRecord(path.join(dir, 'x.tsv'), { idx: 2, label: 2, predict: 2, radius: 0.25, correct: 1, time: 1, bound: 'a\tb' })).toThrow(/tab/);
+  });
+});
+
+describe('splitz analyze', () => {
+  test('table and JSON show the hand-computed certified accuracy and ACR', () => {
+    const p = writeCohen();
+    const out: string[] = [];
+    runAnalyze([p], { radii: '0,0.25,0.5,0.75,1,1.25,1.5,2,2.25' }, (t) => out.push(t));
+    const lines = out.join('\n').split('\n');
+    expect(lines[0].split(/\s+/)).toEqual(['log', 'n', 'abstain', 'r=0', 'r=0.25', 'r=0.5', 'r=0.75', 'r=1', 'r=1.25', 'r=1.5', 'r=2', 'r=2.25', 'ACR']);
+    expect(lines[1].split(/\s+/)).toEqual([p, '6', '1', '66.7', '66.7', '50.0', '33.3', '33.3', '33.3', '16.7', '16.7', '0.0', HAND_ACR.toFixed(4)]);
+    expect(HAND_ACR.toFixed(4)).toBe('0.6905');
+
+    const json: string[] = [];
+    runAnalyze([p, p], { radii: '0:2.25:0.25', json: true }, (t) => json.push(t));
+    const parsed = JSON.parse(json.join('\n'));
+    expect(parsed.logs).toHaveLength(2);
+    const s = parsed.logs[0];
+    expect(s.n).toBe(6);
+    expect(s.radii).toEqual([0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25]);
+    expect(s.certifiedAccuracy).toEqual([4, 4, 3, 2, 2, 2, 1, 1, 1, 0].map((k) => expect.closeTo(k / 6, 12)));
+    expect(s.acr).toBeCloseTo(HAND_ACR, 15);
+  });
+
+  test('through the CLI entry point, and clean errors', async () => {
+    const p = writeCohen();
+    const logs: string[] = [];
+    const errs: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((t: string) => void logs.push(t));
+    const err = jest.spyOn(console, 'error').mockImplementation((t: string) => void errs.push(t));
+    try {
+      await main(['analyze', p, '--radii', '0.5', '--json']);
+      expect(JSON.parse(logs.join('\n')).logs[0].certifiedAccuracy).toEqual([0.5]);
+      await main(['analyze', path.join(dir, 'missing.tsv')]);
+      expect(process.exitCode).toBe(2);
+      expect(errs.join('\n')).toMatch(/missing\.tsv: cannot read the log/);
+      process.exitCode = 0;
+      await main(['analyze', p, '--radii', '0,x']);
+      expect(process.exitCode).toBe(2);
+      expect(errs.join('\n')).toMatch(/--radii: .*'x' is not a radius/);
+    } finally {
+      process.exitCode = 0;
+      log.mockRestore();
+      err.mockRestore();
+    }
+  });
+
+  test('parseRadii', () => {
+    expect(parseRadii('0, 0.5,1')).toEqual([0, 0.5, 1]);
+    expect(parseRadii('0:1:0.25')).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(() => parseRadii('1:0:0.25')).toThrow(/start:stop:step/);
+  });
+});
