@@ -106,6 +106,23 @@ describe('official CIFAR-10 binary format', () => {
   });
 });
 
+describe("loadCifar10 source 'auto'", () => {
+  test('SPLITZ_CIFAR10 points it at another copy', async () => {
+    const dir = writeOfficialDir();
+    process.env.SPLITZ_CIFAR10 = dir;
+    try {
+      const ds = await loadCifar10('test', { cacheDir: tmpDir('envcache') });
+      expect(ds.name).toBe('cifar10');
+      expect(ds.source).toBe(dir);
+      expect(ds.n).toBe(3);
+      process.env.SPLITZ_CIFAR10 = path.join(dir, 'nowhere');
+      await expect(loadCifar10('test', { cacheDir: tmpDir('envcache') })).rejects.toThrow(/SPLITZ_CIFAR10=.*nowhere does not exist/);
+    } finally {
+      delete process.env.SPLITZ_CIFAR10;
+    }
+  });
+});
+
 describe('image-folder trees', () => {
   const h = 4;
   const w = 5;
