@@ -55,6 +55,8 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
           stream: process.stderr,
           hideCursor: true,
           etaBuffer: 50,
+          // Asked for explicitly: print even when stderr is not a terminal (every 2 s).
+          noTTYOutput: options.progress === true,
         },
         cliProgress.Presets.shades_classic,
       )
