@@ -10,6 +10,9 @@ import { sampleCounts } from '../lib/smoothing/sample';
 import { NoisySampleStream, GaussianStream, deriveSeed, NOISE_BLOCK } from '../lib/smoothing/noise';
 import { normalQuantile } from '../lib/smoothing/stats';
 import cdfNormal = require('@stdlib/stats-base-dists-normal-quantile');
+import { lenet } from '../lib/models/lenet';
+import { splitModel } from '../lib/models/split';
+import { localLipschitzOf } from '../lib/lipschitz';
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu' });
@@ -209,6 +212,23 @@ describe('predict', () => {
     const clear = await predict({ f_R: linearClassifier([1, 0], -1) }, x, { sigma: 0.5, n: 2000, seed: 1 });
     expect(clear.predict).toBe(1); // w.u + b = -1 < 0: class 1 with P = Phi(2)
     expect(clear.pValue).toBeLessThan(1e-10);
+    x.dispose();
+  });
+});
+
+describe('composition with lib/models/split and lib/lipschitz', () => {
+  test('LeNet split after conv 1: the radius is min(R_fR / L(gamma), gamma) for the sound local bound', async () => {
+    const split = splitModel(lenet({ splitAfter: 1, seed: 1 }), 1);
+    const x = tf.randomUniform([28, 28, 1], 0, 1, 'float32', 3);
+    const L = localLipschitzOf(split, x, { mode: 'sound' });
+    const r = await certify(split, x, { sigma: 0.25, n0: 20, n: 200, seed: 1, L, batchSize: 100 });
+    expect(r.counts.length).toBe(10);
+    expect(r.counts.reduce((a, b) => a + b, 0)).toBe(200);
+    if (r.predict !== ABSTAIN) {
+      expect(r.lipschitz).toBe(L(r.gamma));
+      expect(r.radius).toBe(Math.min(r.radius_fR / r.lipschitz, r.gamma));
+      expect(r.radius).toBeGreaterThan(0);
+    }
     x.dispose();
   });
 });

@@ -22,9 +22,22 @@ export const ABSTAIN = -1;
  */
 export interface SplitClassifierLike {
   f_L?: TensorFn;
-  f_R: TensorFn;
+  f_R?: TensorFn;
+  /** The same under lib/models/split.ts's names (SplitModel.fL / fR). */
+  fL?: TensorFn;
+  fR?: TensorFn;
   /** Split index; 0 means plain RS (f_L = identity, L = 1). */
   s?: number;
+}
+
+/** f_L (undefined: identity) and f_R of a classifier, bound to it, whichever spelling it uses. */
+function parts(model: SplitClassifierLike): { f_L?: TensorFn; f_R: TensorFn } {
+  const fl = model.f_L ?? model.fL;
+  const fr = model.f_R ?? model.fR;
+  if (typeof fr !== 'function') {
+    throw new TypeError('certify/predict: the classifier needs f_R (or fR), a function from a batch at the split to logits [batch, classes]');
+  }
+  return { f_L: fl && ((x: tf.Tensor) => fl.call(model, x)), f_R: (u: tf.Tensor) => fr.call(model, u) };
 }
 
 export interface CertifyOptions {
@@ -82,7 +95,7 @@ export interface CertifyResult {
 }
 
 function isPlainRS(model: SplitClassifierLike): boolean {
-  return model.f_L === undefined || model.s === 0;
+  return (model.f_L ?? model.fL) === undefined || model.s === 0;
 }
 
 function checkInt(name: string, v: number, min: number): void {
@@ -98,7 +111,8 @@ function checkSigma(sigma: number): void {
 /** u = f_L(x) for ONE input x given without batch dimension; x itself for plain RS. */
 async function splitPoint(model: SplitClassifierLike, x: tf.Tensor): Promise<SplitPoint> {
   if (isPlainRS(model)) return toSplitPoint(x, false);
-  const u = tf.tidy(() => (model.f_L as TensorFn)(tf.expandDims(x, 0)));
+  const f_L = parts(model).f_L as TensorFn;
+  const u = tf.tidy(() => f_L(tf.expandDims(x, 0)));
   try {
     return await toSplitPoint(u, true);
   } finally {
@@ -139,14 +153,15 @@ export async function certify(model: SplitClassifierLike, x: tf.Tensor, options:
   const seed = options.seed ?? randomSeed();
   const common = { sigma: options.sigma, batchSize: options.batchSize, seed, idx: options.idx ?? 0, numClasses: options.numClasses };
 
+  const { f_R } = parts(model);
   const u = await splitPoint(model, x);
-  const counts0 = await sampleCounts(model.f_R, u, n0, {
+  const counts0 = await sampleCounts(f_R, u, n0, {
     ...common,
     phase: 'selection',
     onBatch: options.onBatch && ((d, t) => options.onBatch?.('selection', d, t)),
   });
   const cHat = argmaxCount(counts0);
-  const counts = await sampleCounts(model.f_R, u, n, {
+  const counts = await sampleCounts(f_R, u, n, {
     ...common,
     numClasses: counts0.length,
     phase: 'estimation',
@@ -213,8 +228,9 @@ export async function predict(model: SplitClassifierLike, x: tf.Tensor, options:
   checkInt('n', n, 1);
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`predict: alpha must be in (0, 1), got ${alpha}`);
   const seed = options.seed ?? randomSeed();
+  const { f_R } = parts(model);
   const u = await splitPoint(model, x);
-  const counts = await sampleCounts(model.f_R, u, n, {
+  const counts = await sampleCounts(f_R, u, n, {
     sigma: options.sigma,
     batchSize: options.batchSize,
     seed,
