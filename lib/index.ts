@@ -6,3 +6,6 @@ export * from './smoothing';
 export * from './eval';
 export * from './lipschitz';
 export * from './models/split';
+export * from './models/layers';
+export * from './models/lenet';
+export * from './train/basic';
