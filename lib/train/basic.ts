@@ -1,0 +1,125 @@
+/**
+ * A minimal minibatch trainer: softmax cross-entropy, Adam, shuffled batches.
+ * It is the smallest loop that exercises a backend's training kernels (the
+ * wasm conformance and MNIST tests use it); the SPLITZ trainer (the loss of
+ * eq. 17, noise, schedules) builds on `crossEntropyStep` / `batchTensors`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import seedrandom from 'seedrandom';
+import { ImageDataset } from '../data/types';
+
+/** The tf.Variables behind a tfjs-layers model's trainable weights. */
+export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
+  // LayerVariable.read() returns the underlying tf.Variable itself.
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/**
+ * One optimizer step on a batch: mean softmax cross-entropy of the model's
+ * logits (training mode, so batch norm uses batch statistics). Returns the
+ * loss before the step.
+ */
+export function crossEntropyStep(model: tfl.LayersModel, optimizer: tf.Optimizer, images: tf.Tensor, labels: tf.Tensor1D): number {
+  const vars = trainableVariables(model);
+  const loss = optimizer.minimize(
+    () => {
+      const logits = model.apply(images, { training: true }) as tf.Tensor;
+      const k = logits.shape[logits.shape.length - 1];
+      return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.cast(labels, 'int32'), k), logits) as tf.Scalar;
+    },
+    true,
+    vars,
+  );
+  if (!loss) throw new Error('crossEntropyStep: the optimizer returned no loss');
+  const value = loss.dataSync()[0];
+  loss.dispose();
+  return value;
+}
+
+/** Images [n, H, W, C] and labels [n] of the given dataset indices. */
+export function batchTensors(data: ImageDataset, indices: ArrayLike<number>): { images: tf.Tensor4D; labels: tf.Tensor1D } {
+  const [H, W, C] = data.shape;
+  const per = H * W * C;
+  const n = indices.length;
+  const px = new Float32Array(n * per);
+  const lab = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = indices[i];
+    if (!(k >= 0 && k < data.n)) throw new Error(`batchTensors: index ${k} is outside the dataset (n = ${data.n})`);
+    px.set(data.images.subarray(k * per, (k + 1) * per), i * per);
+    lab[i] = data.labels[k];
+  }
+  return { images: tf.tensor4d(px, [n, H, W, C]), labels: tf.tensor1d(lab, 'int32') };
+}
+
+export interface BasicTrainOptions {
+  steps: number;
+  batchSize?: number;
+  learningRate?: number;
+  /** Seed of the batch order. */
+  seed?: number;
+  /** Called after every step with its loss. */
+  onStep?: (step: number, loss: number) => void;
+}
+
+/**
+ * `steps` Adam steps over reshuffled epochs of `data`. Returns the losses.
+ * The optimizer is created here and disposed at the end.
+ */
+export function trainBasic(model: tfl.LayersModel, data: ImageDataset, options: BasicTrainOptions): number[] {
+  const { steps } = options;
+  const batchSize = options.batchSize ?? 128;
+  if (!Number.isInteger(steps) || steps < 0) throw new Error(`trainBasic: steps must be a non-negative integer, got ${steps}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > data.n) {
+    throw new Error(`trainBasic: batchSize must be an integer in 1..${data.n} (the dataset size), got ${options.batchSize}`);
+  }
+  const rng = seedrandom(String(options.seed ?? 0));
+  const order = Int32Array.from({ length: data.n }, (_, i) => i);
+  let pos = data.n; // forces a shuffle before the first batch
+  const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  const losses: number[] = [];
+  try {
+    for (let step = 0; step < steps; step++) {
+      if (pos + batchSize > data.n) {
+        for (let i = data.n - 1; i > 0; i--) {
+          const j = Math.floor(rng() * (i + 1));
+          const t = order[i];
+          order[i] = order[j];
+          order[j] = t;
+        }
+        pos = 0;
+      }
+      const { images, labels } = batchTensors(data, order.subarray(pos, pos + batchSize));
+      pos += batchSize;
+      try {
+        const loss = crossEntropyStep(model, optimizer, images, labels);
+        losses.push(loss);
+        options.onStep?.(step, loss);
+      } finally {
+        images.dispose();
+        labels.dispose();
+      }
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return losses;
+}
+
+/** Top-1 accuracy of the model's logits on `data` (inference mode). */
+export function accuracy(model: tfl.LayersModel, data: ImageDataset, batchSize = 1000): number {
+  let correct = 0;
+  for (let start = 0; start < data.n; start += batchSize) {
+    const idx = Int32Array.from({ length: Math.min(batchSize, data.n - start) }, (_, i) => start + i);
+    const { images, labels } = batchTensors(data, idx);
+    const hits = tf.tidy(() => {
+      const pred = tf.argMax(model.predict(images) as tf.Tensor, -1);
+      return tf.sum(tf.cast(tf.equal(pred, labels), 'int32')).dataSync()[0];
+    });
+    images.dispose();
+    labels.dispose();
+    correct += hits;
+  }
+  return correct / data.n;
+}

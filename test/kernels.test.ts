@@ -1,0 +1,256 @@
+/**
+ * The kernels splitz registers for the wasm backend (lib/kernels) against
+ * (a) the cpu backend's own kernels, (b) the definition of the gradient
+ * summed in float64, and (c) central finite differences of the forward conv.
+ * Tolerance (float32): max |wasm - reference| <= 1e-4 * max(1, max |reference|).
+ */
+import { initBackend, tf } from '../lib/backend';
+import { registerWasmTrainingKernels, SPLITZ_WASM_KERNELS, useWasmConv2DBackpropInput } from '../lib/kernels';
+import seedrandom from 'seedrandom';
+
+type Shape4 = [number, number, number, number];
+type PadArg = 'same' | 'valid' | number;
+const REL_TOL = 1e-4;
+
+function randn(n: number, rng: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(rng() + 1e-12)) * Math.cos(2 * Math.PI * rng());
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+function scale(a: ArrayLike<number>): number {
+  let m = 1;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  const err = maxAbsDiff(got, want);
+  if (!(err <= REL_TOL * scale(want))) throw new Error(`${what}: max abs error ${err} > ${REL_TOL} * ${scale(want)}`);
+}
+
+/** Run one kernel on a backend with fresh input tensors; returns its values and shape. */
+async function runOn(backend: string, kernel: string, inputs: Record<string, { data: Float32Array; shape: number[] }>, attrs: Record<string, unknown>): Promise<{ data: Float32Array; shape: number[] }> {
+  await tf.setBackend(backend);
+  const ts: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.data, v.shape);
+  const out = tf.engine().runKernel(kernel, ts as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const res = { data: (await out.data()) as Float32Array, shape: out.shape.slice() };
+  out.dispose();
+  Object.values(ts).forEach((t) => t.dispose());
+  return res;
+}
+
+/** Output size and top/left padding of a conv, as tfjs computes them. */
+function geometry(x: Shape4, f: Shape4, stride: number, pad: PadArg) {
+  const ci = tf.backend_util.computeConv2DInfo(x, f, stride, 1, pad);
+  return { oH: ci.outHeight, oW: ci.outWidth, top: ci.padInfo.top, left: ci.padInfo.left };
+}
+
+/** dW and dx of sum(conv2d(x, W) * dy), summed from the definition in float64. */
+function convGradsByDefinition(x: Float32Array, xs: Shape4, w: Float32Array, fs: Shape4, dy: Float32Array, stride: number, pad: PadArg) {
+  const [B, H, W, C] = xs;
+  const [fh, fw, , O] = fs;
+  const { oH, oW, top, left } = geometry(xs, fs, stride, pad);
+  const dW = new Float64Array(w.length);
+  const dx = new Float64Array(x.length);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < oH; i++)
+      for (let j = 0; j < oW; j++)
+        for (let di = 0; di < fh; di++)
+          for (let dj = 0; dj < fw; dj++) {
+            const r = i * stride + di - top;
+            const c = j * stride + dj - left;
+            if (r < 0 || r >= H || c < 0 || c >= W) continue;
+            for (let ch = 0; ch < C; ch++)
+              for (let o = 0; o < O; o++) {
+                const g = dy[((b * oH + i) * oW + j) * O + o];
+                dW[((di * fw + dj) * C + ch) * O + o] += x[((b * H + r) * W + c) * C + ch] * g;
+                dx[((b * H + r) * W + c) * C + ch] += w[((di * fw + dj) * C + ch) * O + o] * g;
+              }
+          }
+  return { dW, dx };
+}
+
+const CASES: Array<{ x: Shape4; f: Shape4; stride: number; pad: PadArg }> = [
+  { x: [1, 7, 7, 2], f: [3, 3, 2, 3], stride: 1, pad: 'same' },
+  { x: [3, 8, 9, 3], f: [3, 3, 3, 4], stride: 1, pad: 'valid' },
+  { x: [2, 9, 9, 3], f: [3, 3, 3, 4], stride: 2, pad: 'same' },
+  { x: [2, 10, 10, 2], f: [3, 3, 2, 5], stride: 2, pad: 'same' },
+  { x: [2, 9, 10, 3], f: [3, 2, 3, 4], stride: 2, pad: 'valid' }, // leftover rows/cols: the crop path
+  { x: [4, 12, 12, 1], f: [5, 5, 1, 6], stride: 1, pad: 'valid' }, // LeNet's first conv, small
+  { x: [2, 8, 7, 2], f: [3, 3, 2, 3], stride: 2, pad: 1 }, // explicit numeric pad
+  { x: [2, 6, 6, 4], f: [1, 1, 4, 3], stride: 2, pad: 'same' },
+];
+
+beforeAll(async () => {
+  await initBackend({ force: 'wasm' });
+});
+
+test('the splitz kernels are registered for wasm, and the backend trains through them', () => {
+  registerWasmTrainingKernels();
+  for (const name of SPLITZ_WASM_KERNELS) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+  // tfjs-backend-wasm 4.22 ships no Conv2DBackpropFilter of its own: this kernel is ours.
+  expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+});
+
+describe.each(CASES)('conv2d x=%j', (c) => {
+  const rng = seedrandom(JSON.stringify(c));
+  const x = randn(c.x.reduce((a, b) => a * b), rng);
+  const w = randn(c.f.reduce((a, b) => a * b), rng);
+  const { oH, oW } = geometry(c.x, c.f, c.stride, c.pad);
+  const dyShape: Shape4 = [c.x[0], oH, oW, c.f[3]];
+  const dy = randn(dyShape.reduce((a, b) => a * b), rng);
+  const conv = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+
+  test(`stride ${c.stride}, pad ${JSON.stringify(c.pad)}: Conv2DBackpropFilter/Input match cpu and the float64 definition`, async () => {
+    const def = convGradsByDefinition(x, c.x, w, c.f, dy, c.stride, c.pad);
+    const dWw = await runOn('wasm', 'Conv2DBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...conv, filterShape: c.f });
+    const dWc = await runOn('cpu', 'Conv2DBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...conv, filterShape: c.f });
+    expect(dWw.shape).toEqual(c.f);
+    expectClose(dWw.data, dWc.data, 'dW wasm vs cpu');
+    expectClose(dWw.data, def.dW, 'dW wasm vs definition');
+    for (const impl of ['splitz', 'builtin'] as const) {
+      useWasmConv2DBackpropInput(impl);
+      const dxw = await runOn('wasm', 'Conv2DBackpropInput', { dy: { data: dy, shape: dyShape }, filter: { data: w, shape: c.f } }, { ...conv, inputShape: c.x });
+      expect(dxw.shape).toEqual(c.x);
+      expectClose(dxw.data, def.dx, `dx (${impl}) wasm vs definition`);
+    }
+    useWasmConv2DBackpropInput('splitz');
+    const dxc = await runOn('cpu', 'Conv2DBackpropInput', { dy: { data: dy, shape: dyShape }, filter: { data: w, shape: c.f } }, { ...conv, inputShape: c.x });
+    expectClose(dxc.data, def.dx, 'dx cpu vs definition (the reference itself)');
+  });
+});
+
+test('tf.grads of conv2d on wasm agree with central finite differences of the wasm forward conv', async () => {
+  await tf.setBackend('wasm');
+  const rng = seedrandom('fd');
+  const xs: Shape4 = [2, 7, 7, 2];
+  const fs: Shape4 = [3, 3, 2, 3];
+  const x = tf.tensor4d(randn(98 * 2, rng), xs);
+  const w = tf.tensor4d(randn(54, rng), fs);
+  const r = tf.tensor4d(randn(2 * 4 * 4 * 3, rng), [2, 4, 4, 3]);
+  // f is linear in x and in W, so central differences are exact up to float32 rounding (eps = 0.05).
+  const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'), r));
+  const [gx, gw] = tf.grads(f)([x, w]);
+  const gxv = await gx.data();
+  const gwv = await gw.data();
+  const eps = 0.05;
+  const fd = (t: tf.Tensor, k: number, which: 0 | 1) =>
+    tf.tidy(() => {
+      const e = tf.mul(tf.reshape(tf.oneHot(tf.tensor1d([k], 'int32'), t.size), t.shape), eps);
+      const args = (s: number) => (which === 0 ? [tf.add(t, tf.mul(e, s)), w] : [x, tf.add(t, tf.mul(e, s))]) as [tf.Tensor, tf.Tensor];
+      return (f(...args(1)).dataSync()[0] - f(...args(-1)).dataSync()[0]) / (2 * eps);
+    });
+  for (const k of [0, 17, 45, 96, 150, 195]) expect(Math.abs(fd(x, k, 0) - gxv[k])).toBeLessThan(2e-3 * (1 + Math.abs(gxv[k])));
+  for (const k of [0, 7, 20, 33, 53]) expect(Math.abs(fd(w, k, 1) - gwv[k])).toBeLessThan(2e-3 * (1 + Math.abs(gwv[k])));
+  tf.dispose([x, w, r, gx, gw]);
+});
+
+test('depthwise conv gradients on wasm match cpu (stride 1 and 2, channel multiplier 1 and 2)', async () => {
+  for (const c of [
+    { x: [2, 7, 7, 3] as Shape4, f: [3, 3, 3, 1] as Shape4, stride: 1, pad: 'same' as PadArg },
+    { x: [2, 9, 8, 2] as Shape4, f: [3, 3, 2, 2] as Shape4, stride: 2, pad: 'valid' as PadArg },
+  ]) {
+    const rng = seedrandom(JSON.stringify(c));
+    const ci = tf.backend_util.computeConv2DInfo(c.x, c.f, c.stride, 1, c.pad, undefined, true);
+    const x = randn(c.x.reduce((a, b) => a * b), rng);
+    const w = randn(c.f.reduce((a, b) => a * b), rng);
+    const dyShape = ci.outShape;
+    const dy = randn(dyShape.reduce((a, b) => a * b), rng);
+    const attrs = { strides: c.stride, pad: c.pad, dilations: 1, dimRoundingMode: undefined };
+    const got: Array<{ data: Float32Array; shape: number[] }> = [];
+    for (const b of ['wasm', 'cpu']) {
+      got.push(await runOn(b, 'DepthwiseConv2dNativeBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...attrs, filterShape: c.f }));
+      got.push(await runOn(b, 'DepthwiseConv2dNativeBackpropInput', { dy: { data: dy, shape: dyShape }, filter: { data: w, shape: c.f } }, { ...attrs, inputShape: c.x }));
+    }
+    expect(got[0].shape).toEqual(c.f);
+    expect(got[1].shape).toEqual(c.x);
+    expectClose(got[0].data, got[2].data, 'depthwise dW wasm vs cpu');
+    expectClose(got[1].data, got[3].data, 'depthwise dx wasm vs cpu');
+  }
+});
+
+test('MaxPoolGrad on wasm: first maximum of each window gets dy (random, tied and padded inputs), like cpu', async () => {
+  for (const c of [
+    { x: [1, 6, 6, 3] as Shape4, k: 2, s: 2, pad: 'valid' as PadArg, ties: false }, // the shape tfjs-backend-wasm 4.22 gets wrong
+    { x: [2, 8, 8, 5] as Shape4, k: 2, s: 2, pad: 'valid' as PadArg, ties: true },
+    { x: [2, 7, 7, 2] as Shape4, k: 3, s: 2, pad: 'same' as PadArg, ties: true },
+    { x: [1, 5, 6, 2] as Shape4, k: 2, s: 1, pad: 'valid' as PadArg, ties: false },
+  ]) {
+    const rng = seedrandom(JSON.stringify(c));
+    let x = randn(c.x.reduce((a, b) => a * b), rng);
+    if (c.ties) x = x.map((v) => Math.max(0, Math.round(v))); // many equal maxima, like ReLU outputs
+    const pi = tf.backend_util.computePool2DInfo(c.x, c.k, c.s, 1, c.pad);
+    const dy = randn(pi.outShape.reduce((a, b) => a * b), rng);
+    const res: Float32Array[] = [];
+    for (const b of ['wasm', 'cpu']) {
+      await tf.setBackend(b);
+      const xt = tf.tensor4d(x, c.x);
+      const dyt = tf.tensor4d(dy, pi.outShape);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.k, c.s, c.pad), dyt)))(xt);
+      res.push((await g.data()) as Float32Array);
+      tf.dispose([xt, dyt, g]);
+    }
+    // The definition, in float64.
+    const [B, H, W, C] = c.x;
+    const want = new Float64Array(x.length);
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < pi.outHeight; i++)
+        for (let j = 0; j < pi.outWidth; j++)
+          for (let ch = 0; ch < C; ch++) {
+            let best = -Infinity;
+            let at = -1;
+            for (let p = 0; p < c.k; p++)
+              for (let q = 0; q < c.k; q++) {
+                const r = i * c.s + p - pi.padInfo.top;
+                const cc = j * c.s + q - pi.padInfo.left;
+                if (r < 0 || r >= H || cc < 0 || cc >= W) continue;
+                const v = x[((b * H + r) * W + cc) * C + ch];
+                if (v > best) {
+                  best = v;
+                  at = ((b * H + r) * W + cc) * C + ch;
+                }
+              }
+            want[at] += dy[((b * pi.outHeight + i) * pi.outWidth + j) * C + ch];
+          }
+    expectClose(res[0], want, `maxPool grad wasm vs definition ${JSON.stringify(c)}`);
+    expectClose(res[1], want, `maxPool grad cpu vs definition ${JSON.stringify(c)}`);
+  }
+});
+
+test('BatchMatMul / fused matMul with transposes on wasm match cpu', async () => {
+  const rng = seedrandom('mm');
+  const a = randn(2 * 5 * 7, rng);
+  const b = randn(2 * 7 * 3, rng);
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    const aShape = ta ? [2, 7, 5] : [2, 5, 7];
+    const bShape = tb ? [2, 3, 7] : [2, 7, 3];
+    const out: Float32Array[] = [];
+    for (const be of ['wasm', 'cpu']) {
+      await tf.setBackend(be);
+      const r = tf.tidy(() => tf.matMul(tf.tensor3d(a, aShape as [number, number, number]), tf.tensor3d(b, bShape as [number, number, number]), ta, tb));
+      const fr = tf.tidy(() => tf.fused.matMul({ a: tf.tensor3d(a, aShape as [number, number, number]), b: tf.tensor3d(b, bShape as [number, number, number]), transposeA: ta, transposeB: tb, activation: 'relu' }));
+      out.push((await r.data()) as Float32Array, (await fr.data()) as Float32Array);
+      tf.dispose([r, fr]);
+    }
+    expectClose(out[0], out[2], `matMul ta=${ta} tb=${tb}`);
+    expectClose(out[1], out[3], `fused matMul ta=${ta} tb=${tb}`);
+  }
+});
+
+test('unsupported layouts give a clear error', async () => {
+  await tf.setBackend('wasm');
+  const x = tf.zeros([1, 2, 5, 5]);
+  const dy = tf.zeros([1, 2, 3, 3]);
+  expect(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'valid', dataFormat: 'NCHW', filterShape: [3, 3, 2, 2] } as unknown as tf.NamedAttrMap)).toThrow(/NHWC/);
+  const xd = tf.zeros([1, 5, 5, 2]);
+  const dyd = tf.zeros([1, 1, 1, 2]);
+  expect(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xd, dy: dyd }, { strides: 1, pad: 'valid', dilations: 2, filterShape: [3, 3, 2, 1] } as unknown as tf.NamedAttrMap)).toThrow(/dilation/);
+  tf.dispose([x, dy, xd, dyd]);
+});
