@@ -14,6 +14,7 @@ import {
   parseTime,
   CertifyRecord,
   LogFormatError,
+  recordFromResult,
 } from '../lib/eval/log';
 import { certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii } from '../lib/eval/metrics';
 import { runAnalyze } from '../lib/commands/analyze';
@@ -121,6 +122,15 @@ describe('appendRecord', () => {
     });
     // Metrics work on our format too: correct radii 0.7123..., 1e-5 of 3 images.
     expect(averageCertifiedRadius(back)).toBeCloseTo((0.7123456789012345 + 1e-5) / 3, 15);
+  });
+
+  test('recordFromResult: correct only when predict = label; abstain is never correct', () => {
+    const r = { predict: 4, radius: 0.5, time: 2, pA_lower: 0.9, radius_fR: 0.3, lipschitz: 0.6, gamma: 0.5 };
+    expect(recordFromResult(7, 4, r, 'sound').correct).toBe(1);
+    expect(recordFromResult(7, 5, r, 'sound').correct).toBe(0);
+    expect(recordFromResult(7, -1, { ...r, predict: -1 }, 'sound').correct).toBe(0);
+    const rec = recordFromResult(7, 4, r, 'sound', { radius_paper: 0.7 });
+    expect(Object.keys(rec)).toEqual(['idx', 'label', 'predict', 'radius', 'correct', 'time', 'pA_lower', 'radius_fR', 'lipschitz', 'gamma', 'bound', 'radius_paper']);
   });
 
   test('resuming checks the header', () => {

@@ -6,6 +6,7 @@ export {
   CertifyLog,
   LogFormatError,
   appendRecord,
+  recordFromResult,
   readCertifyLog,
   parseCertifyLog,
   columnsFor,

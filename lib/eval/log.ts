@@ -17,6 +17,7 @@
  * Infinity/NaN as inf/nan (Python's spelling).
  */
 import * as fs from 'fs';
+import type { CertifyResult } from '../smoothing/certify';
 
 export const COHEN_COLUMNS = ['idx', 'label', 'predict', 'radius', 'correct', 'time'] as const;
 export const SPLITZ_COLUMNS = ['pA_lower', 'radius_fR', 'lipschitz', 'gamma', 'bound'] as const;
@@ -45,6 +46,35 @@ export interface CertifyLog {
   path: string;
   columns: string[];
   records: CertifyRecord[];
+}
+
+/**
+ * The log record of one certified image: Cohen's columns (correct = 1 when
+ * the prediction is the label; an abstention is never correct), then
+ * SPLITZ's, then `extra` (e.g. radius_paper, lipschitz_paper, gamma_paper).
+ * `bound`: which local bound gave lipschitz ('sound', 'paper'; 'none' for plain RS).
+ */
+export function recordFromResult(
+  idx: number,
+  label: number,
+  r: Pick<CertifyResult, 'predict' | 'radius' | 'time' | 'pA_lower' | 'radius_fR' | 'lipschitz' | 'gamma'>,
+  bound: string,
+  extra: Record<string, number | string> = {},
+): CertifyRecord {
+  return {
+    idx,
+    label,
+    predict: r.predict,
+    radius: r.radius,
+    correct: r.predict !== -1 && r.predict === label ? 1 : 0,
+    time: r.time,
+    pA_lower: r.pA_lower,
+    radius_fR: r.radius_fR,
+    lipschitz: r.lipschitz,
+    gamma: r.gamma,
+    bound,
+    ...extra,
+  };
 }
 
 /** A malformed log: names the file and line. */
