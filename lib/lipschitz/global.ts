@@ -52,8 +52,12 @@ export interface GlobalOptions {
   maxCholeskyCost?: number;
 }
 
-/** Power iteration on W' (all masks ones) for one layer; returns ||W' v|| for the final unit v. */
-export function powerIterationNorm(op: AffineOp, iterations: number, seed = 0, colScale?: number[]): number {
+/**
+ * Power iteration on W' (all masks ones) for one layer; returns ||W' v|| for
+ * the final unit v. `std`: fold the normalization (W' = W diag(1/std)).
+ */
+export function powerIterationNorm(op: AffineOp, iterations: number, seed = 0, std?: number[]): number {
+  const colScale = std?.map((s) => 1 / s);
   return tf.tidy(() => {
     const kernel = op.layer.getWeights()[0];
     const inShape = op.kind === 'conv' ? op.inShape : [op.inSize];

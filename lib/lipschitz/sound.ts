@@ -67,22 +67,25 @@ export function maskedSubmatrix(W: Csr, rowMask: Uint8Array | undefined, colMask
   const colMap = new Int32Array(W.cols);
   let nc = 0;
   for (let j = 0; j < W.cols; j++) colMap[j] = !colMask || colMask[j] ? nc++ : -1;
-  const starts: number[] = [0];
-  const cols: number[] = [];
-  const vals: number[] = [];
+  const starts = new Int32Array(W.rows + 1);
+  const cols = new Int32Array(W.colIdx.length);
+  const vals = new Float64Array(W.colIdx.length);
+  let rows = 0;
+  let nnz = 0;
   for (let r = 0; r < W.rows; r++) {
     if (rowMask && !rowMask[r]) continue;
-    const before = cols.length;
+    const before = nnz;
     for (let k = W.rowStart[r]; k < W.rowStart[r + 1]; k++) {
       const c = colMap[W.colIdx[k]];
       if (c >= 0 && W.vals[k] !== 0) {
-        cols.push(c);
-        vals.push(W.vals[k]);
+        cols[nnz] = c;
+        vals[nnz] = W.vals[k];
+        nnz++;
       }
     }
-    if (cols.length > before) starts.push(cols.length);
+    if (nnz > before) starts[++rows] = nnz;
   }
-  return { rows: starts.length - 1, cols: nc, rowStart: Int32Array.from(starts), colIdx: Int32Array.from(cols), vals: Float64Array.from(vals) };
+  return { rows, cols: nc, rowStart: starts.slice(0, rows + 1), colIdx: cols.slice(0, nnz), vals: vals.slice(0, nnz) };
 }
 
 function transpose(A: RowsMatrix): RowsMatrix {
