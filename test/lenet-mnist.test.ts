@@ -10,7 +10,7 @@ import { loadMnist } from '../lib/data/mnist';
 import { lenet } from '../lib/models/lenet';
 import { accuracy, trainBasic } from '../lib/train/basic';
 
-const STEPS = 400;
+const STEPS = 300;
 const BATCH = 64;
 
 test(`LeNet on wasm: ${STEPS} Adam steps (batch ${BATCH}) reach >= 95% on the MNIST test set`, async () => {

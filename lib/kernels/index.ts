@@ -40,10 +40,12 @@
  *   against the exact gradient) and send ties to the last maximum. The
  *   replacement follows TensorFlow's rule (the first maximum of a window in
  *   row-major order gets dy); see maxPoolGrad for why it is a JS loop.
+ * - AvgPoolGrad (wasm AND cpu) is wrong at padded borders; see avgPoolGradFor.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // The wasm kernels this module composes (and the built-in one it replaces) must be registered first.
 import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-cpu';
 
 type Info = tf.TensorInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -380,6 +382,52 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): Info {
   return out;
 }
 
+/**
+ * AvgPoolGrad with padding. AvgPool divides each window by the number of real
+ * input positions in it (TensorFlow's rule), but the AvgPoolGrad of both the
+ * cpu and the wasm backends of tfjs 4.22 divides by the full window size, so
+ * gradients at padded borders are wrong (the conformance test checks this
+ * against finite differences). dy is rescaled by (window size / real count)
+ * per output before the built-in kernel runs.
+ */
+function avgPoolGradFor(backendName: string, own: tf.KernelConfig) {
+  return ({ inputs, backend, attrs }: KernelArgs): Info => {
+    const a = attrs ?? {};
+    const { dy, input } = inputs as { dy: Info; input: Info };
+    const pi = tf.backend_util.computePool2DInfo(input.shape as Shape4, a.filterSize as [number, number] | number, a.strides as [number, number] | number, 1, a.pad as Pad, a.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined);
+    const { inHeight: H, inWidth: W, outHeight: oH, outWidth: oW, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = pi;
+    const { top, left } = pi.padInfo;
+    const run = (name: string, ins: tf.NamedTensorInfoMap, at: tf.NamedAttrMap): Info => {
+      const k = name === tf.AvgPoolGrad ? own : tf.getKernel(name, backendName);
+      if (!k) throw new Error(`splitz AvgPoolGrad: backend '${backendName}' has no '${name}' kernel`);
+      return k.kernelFunc({ inputs: ins, backend, attrs: at }) as Info;
+    };
+    const scale = new Float32Array(oH * oW);
+    let padded = false;
+    for (let i = 0; i < oH; i++) {
+      const rows = Math.min(H, i * sh - top + fh) - Math.max(0, i * sh - top);
+      for (let j = 0; j < oW; j++) {
+        const cols = Math.min(W, j * sw - left + fw) - Math.max(0, j * sw - left);
+        scale[i * oW + j] = (fh * fw) / (rows * cols);
+        if (rows * cols !== fh * fw) padded = true;
+      }
+    }
+    if (!padded) return run(tf.AvgPoolGrad, inputs, a);
+    const b = backend as WasmBackendLike & {
+      makeTensorInfo?: (shape: number[], dtype: string, values: Float32Array) => Info;
+      makeOutput?: (shape: number[], dtype: string, offset?: number, values?: Float32Array) => Info;
+    };
+    const s = b.makeTensorInfo ? b.makeTensorInfo([1, oH, oW, 1], 'float32', scale) : b.makeOutput!([1, oH, oW, 1], 'float32', undefined, scale);
+    const dyScaled = run(tf.Multiply, { a: dy, b: s }, {});
+    try {
+      return run(tf.AvgPoolGrad, { dy: dyScaled, input }, a);
+    } finally {
+      b.disposeData(s.dataId);
+      b.disposeData(dyScaled.dataId);
+    }
+  };
+}
+
 function register(kernelName: string, kernelFunc: (args: KernelArgs) => Info): void {
   const own = tf.getKernel(kernelName, 'wasm');
   if (own) {
@@ -402,7 +450,7 @@ export function useWasmConv2DBackpropInput(impl: BackpropInputImpl): void {
   backpropInputImpl = impl;
 }
 
-/** Names of the kernels this module registers for the 'wasm' backend. */
+/** Names of the kernels this module registers for the 'wasm' backend (AvgPoolGrad also for 'cpu'). */
 export const SPLITZ_WASM_KERNELS: readonly string[] = [
   tf.Conv2DBackpropFilter,
   tf.Conv2DBackpropInput,
@@ -411,6 +459,7 @@ export const SPLITZ_WASM_KERNELS: readonly string[] = [
   tf.BatchMatMul,
   tf._FusedMatMul,
   tf.MaxPoolGrad,
+  tf.AvgPoolGrad,
 ];
 
 /**
@@ -427,4 +476,12 @@ export function registerWasmTrainingKernels(): void {
   register(tf.BatchMatMul, matMulWithoutTransposes(tf.BatchMatMul));
   register(tf._FusedMatMul, matMulWithoutTransposes(tf._FusedMatMul));
   register(tf.MaxPoolGrad, maxPoolGrad);
+  // The padded-border AvgPoolGrad error is in tfjs-backend-cpu too: fix both,
+  // so cpu stays the reference the conformance test compares against.
+  for (const backendName of ['wasm', 'cpu']) {
+    const own = tf.getKernel(tf.AvgPoolGrad, backendName);
+    if (!own) continue;
+    tf.unregisterKernel(tf.AvgPoolGrad, backendName);
+    tf.registerKernel({ ...own, kernelFunc: avgPoolGradFor(backendName, own) as unknown as tf.KernelFunc });
+  }
 }
