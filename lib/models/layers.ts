@@ -18,6 +18,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 export interface ReLUThetaArgs {
   theta?: number;
   name?: string;
+  /** Base-layer fields, passed through so a deserialised layer keeps them. */
+  trainable?: boolean;
+  dtype?: tf.DataType;
 }
 
 export class ReLUTheta extends tfl.layers.Layer {
@@ -25,7 +28,7 @@ export class ReLUTheta extends tfl.layers.Layer {
   readonly theta: number;
 
   constructor(args: ReLUThetaArgs = {}) {
-    super({ name: args.name });
+    super({ name: args.name, trainable: args.trainable, dtype: args.dtype });
     this.theta = args.theta ?? 1;
     if (!(this.theta > 0) || !Number.isFinite(this.theta)) {
       throw new Error(`ReLUTheta: theta must be a positive finite number, got ${args.theta}`);
@@ -51,6 +54,13 @@ export interface NormalizeArgs {
   name?: string;
   /** Shape of one input (channels last), when this is the model's first layer. */
   inputShape?: number[];
+  /**
+   * What getConfig() writes for a first layer; passed through so a model that
+   * starts with Normalize loads back from model.json (as tfl.Sequential needs).
+   */
+  batchInputShape?: Array<number | null>;
+  trainable?: boolean;
+  dtype?: tf.DataType;
 }
 
 export class Normalize extends tfl.layers.Layer {
@@ -59,7 +69,13 @@ export class Normalize extends tfl.layers.Layer {
   readonly std: number[];
 
   constructor(args: NormalizeArgs) {
-    super({ name: args?.name, inputShape: args?.inputShape });
+    super({
+      name: args?.name,
+      inputShape: args?.inputShape,
+      batchInputShape: args?.batchInputShape as number[] | undefined,
+      trainable: args?.trainable,
+      dtype: args?.dtype,
+    });
     if (!args || !Array.isArray(args.mean) || !Array.isArray(args.std) || args.mean.length !== args.std.length || args.mean.length === 0) {
       throw new Error('Normalize: mean and std must be non-empty arrays of the same length (one value per channel)');
     }
