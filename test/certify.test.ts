@@ -70,7 +70,27 @@ describe('noise stream', () => {
     expect(new NoisySampleStream(u, 0.5, { ...key, idx: 4 }).next(5)).not.toEqual(all.slice(0, 15));
     expect(new NoisySampleStream(u, 0.5, { ...key, phase: 'selection' }).next(5)).not.toEqual(all.slice(0, 15));
     expect(NOISE_BLOCK).toBe(100);
-    expect(deriveSeed(0, 0, 1, 0)).not.toBe(deriveSeed(0, 0, 1, 1));
+    expect(deriveSeed(0, 0, 1, 0)).not.toEqual(deriveSeed(0, 0, 1, 1));
+    expect(new Set([0, 1, 2].map((b) => deriveSeed(5, 6, 2, b).join())).size).toBe(3);
+  });
+
+  test('the documented seed derivation, re-implemented here, and pinned first draws', () => {
+    // noise.ts: for INIT in (0x243f6a88, 0x85a308d3, 0x13198a2e): h = INIT, then for each word w of
+    // (seedLo, seedHi, idxLo, idxHi, phase, block): h = fmix32((h ^ w) + 0x9e3779b9 mod 2^32)
+    const fmix = (h: number) => {
+      h = (h ^ (h >>> 16)) >>> 0;
+      h = Number((BigInt(h) * 0x85ebca6bn) & 0xffffffffn);
+      h = (h ^ (h >>> 13)) >>> 0;
+      h = Number((BigInt(h) * 0xc2b2ae35n) & 0xffffffffn);
+      return (h ^ (h >>> 16)) >>> 0;
+    };
+    const seed = 2 ** 33 + 17;
+    const ws = [17, 2, 123456, 0, 2, 41];
+    const expected = [0x243f6a88, 0x85a308d3, 0x13198a2e].map((h0) => ws.reduce((h, w) => fmix((((h ^ w) >>> 0) + 0x9e3779b9) % 2 ** 32), h0));
+    expect(deriveSeed(seed, 123456, 2, 41)).toEqual(expected);
+    // Regression pin (values of this implementation): a change here changes every certificate's draws.
+    const first = new NoisySampleStream(new Float32Array(4), 1, { seed: 0, idx: 0, phase: 'estimation' }).next(1);
+    expect(Array.from(first)).toEqual([-1.1932854652404785, -1.0448554754257202, 0.3962652087211609, 0.3338901996612549]);
   });
 
   test('standard normal: moments and quantiles of 400,000 draws', () => {

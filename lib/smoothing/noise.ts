@@ -9,11 +9,15 @@
  * samples; block b (samples b*NOISE_BLOCK .. (b+1)*NOISE_BLOCK - 1) has its
  * own generator, seeded with
  *
- *     s = deriveSeed(seed, idx, phase, b)
- *       = chain of murmur3 fmix32 over the 32-bit words
- *         (seed mod 2^32, floor(seed / 2^32), idx mod 2^32, floor(idx / 2^32), phase, b)
+ *     (a, b, c) = deriveSeed(seed, idx, phase, b)
+ *       = three chains of murmur3 fmix32 over the 32-bit words
+ *         (seed mod 2^32, floor(seed / 2^32), idx mod 2^32, floor(idx / 2^32), phase, b),
+ *         started from three different constants
  *
- * (see `deriveSeed`), and fills its samples in order, sample by sample,
+ * (see `deriveSeed`): 96 bits of generator state, so that two of the ~10^7
+ * blocks of a full run share a stream with negligible probability (a single
+ * 32-bit seed would give thousands of colliding pairs by the birthday bound).
+ * Each block fills its samples in order, sample by sample,
  * element by element in the row-major order of u. A batch that starts or ends
  * inside a block continues that block's generator, so any batch schedule gives
  * identical draws, and a worker can start at any block boundary.
@@ -52,24 +56,26 @@ function words(v: number, what: string): [number, number] {
 }
 
 /**
- * 32-bit seed of block `block` of phase `phase` of image `idx` under `seed`:
- * h = 0x243f6a88; for each word w of (seedLo, seedHi, idxLo, idxHi, phase, block):
- * h = fmix32((h ^ w) + 0x9e3779b9 mod 2^32). Documented so another
- * implementation can reproduce the draws.
+ * Generator state (a, b, c) of block `block` of phase `phase` of image `idx`
+ * under `seed`: for k = 0, 1, 2, h = INIT[k] and for each word w of
+ * (seedLo, seedHi, idxLo, idxHi, phase, block): h = fmix32((h ^ w) + 0x9e3779b9 mod 2^32).
+ * INIT = (0x243f6a88, 0x85a308d3, 0x13198a2e), the first fractional words of pi.
+ * Documented so another implementation can reproduce the draws.
  */
-export function deriveSeed(seed: number, idx: number, phase: number, block: number): number {
-  const ws = [...words(seed, 'seed'), ...words(idx, 'image index'), ...words(phase, 'phase'), ...words(block, 'block')];
-  // phaseHi and blockHi are always 0 in practice; keep the documented 6 words.
-  const six = [ws[0], ws[1], ws[2], ws[3], ws[4], ws[6]];
-  let h = 0x243f6a88;
-  for (const w of six) h = fmix32((((h ^ w) >>> 0) + 0x9e3779b9) >>> 0);
-  return h;
+export function deriveSeed(seed: number, idx: number, phase: number, block: number): [number, number, number] {
+  const ws = [...words(seed, 'seed'), ...words(idx, 'image index'), words(phase, 'phase')[0], words(block, 'block')[0]];
+  if (phase >= 4294967296 || block >= 4294967296) throw new RangeError('noise seed: phase and block must be below 2^32');
+  return [0x243f6a88, 0x85a308d3, 0x13198a2e].map((init) => {
+    let h = init;
+    for (const w of ws) h = fmix32((((h ^ w) >>> 0) + 0x9e3779b9) >>> 0);
+    return h;
+  }) as [number, number, number];
 }
 
 /**
  * sfc32 + Marsaglia polar: a seeded stream of standard normals.
- * State is (a, b, c, d) with d the counter; 12 outputs are discarded after
- * seeding, as the sfc family recommends.
+ * State is (a, b, c, d) with d the counter (starting at 1); 12 outputs are
+ * discarded after seeding, as the sfc family recommends.
  */
 export class GaussianStream {
   private a: number;
@@ -79,10 +85,12 @@ export class GaussianStream {
   private spare = 0;
   private hasSpare = false;
 
-  constructor(seed32: number) {
-    this.a = seed32 | 0;
-    this.b = fmix32(seed32 ^ 0x6a09e667) | 0;
-    this.c = fmix32(seed32 ^ 0xbb67ae85) | 0;
+  /** state: (a, b, c) from deriveSeed, or one 32-bit seed expanded with fmix32. */
+  constructor(state: number | [number, number, number]) {
+    const [a, b, c] = typeof state === 'number' ? [state, fmix32(state ^ 0x6a09e667), fmix32(state ^ 0xbb67ae85)] : state;
+    this.a = a | 0;
+    this.b = b | 0;
+    this.c = c | 0;
     this.d = 1;
     for (let i = 0; i < 12; i++) this.nextUint32();
   }
