@@ -132,6 +132,18 @@ describe('sampleCounts', () => {
   });
 });
 
+describe('pipelined sampling (noise on a worker thread)', () => {
+  test('gives exactly the counts of in-thread sampling', async () => {
+    const u = { values: Float32Array.from([0.3, -0.1, 0.2]), shape: [3] };
+    const f_R = linearClassifier([1, 2, -1], 0.05);
+    const opts = { sigma: 0.7, batchSize: 250, seed: 99, idx: 4 };
+    const inThread = await sampleCounts(f_R, u, 1900, { ...opts, pipeline: false });
+    const piped = await sampleCounts(f_R, u, 1900, { ...opts, pipeline: true });
+    expect(Array.from(piped)).toEqual(Array.from(inThread));
+    expect(piped.reduce((a, b) => a + b, 0)).toBe(1900);
+  });
+});
+
 describe('certify', () => {
   test('constant classifier: pA_lower = alpha^(1/n), radius = sigma * Phi^-1(alpha^(1/n))', async () => {
     const x = tf.zeros([4, 4, 1]);

@@ -6,8 +6,10 @@
  * The logits never leave the device: argmax and a one-hot sum run there, and
  * only the per-class counts are downloaded per batch.
  */
+import * as os from 'os';
 import { tf } from '../backend';
 import { NoisySampleStream, Phase } from './noise';
+import { NoiseWorker } from './noise-pipeline';
 
 /** A function from a batch of tensors to a batch of logits (e.g. f_R). */
 export type TensorFn = (x: tf.Tensor) => tf.Tensor;
@@ -27,6 +29,22 @@ export interface SampleOptions {
   numClasses?: number;
   /** Called after every batch with the number of samples done so far. */
   onBatch?: (done: number, total: number) => void;
+  /**
+   * Generate the noise on a worker thread, overlapped with f_R (same draws).
+   * 'auto' (default): when the machine has 2+ cores, the run has 3+ batches
+   * and at least PIPELINE_MIN_NORMALS normals to draw (so that starting the
+   * worker, up to a second under ts-node, is worth it), unless SPLITZ_NOISE_WORKER=0.
+   */
+  pipeline?: boolean | 'auto';
+}
+
+/** 'auto' pipelining threshold: about a third of a second of noise generation. */
+export const PIPELINE_MIN_NORMALS = 2e7;
+
+function usePipeline(option: SampleOptions['pipeline'], batches: number, normals: number): boolean {
+  if (option === true || option === false) return option;
+  if (process.env.SPLITZ_NOISE_WORKER === '0') return false;
+  return batches >= 3 && normals >= PIPELINE_MIN_NORMALS && os.cpus().length >= 2;
 }
 
 /** A single input u = f_L(x): flat values and its shape without the batch dimension. */
@@ -59,20 +77,16 @@ export async function sampleCounts(f_R: TensorFn, u: SplitPoint, num: number, op
   if (D !== u.values.length) {
     throw new Error(`sampleCounts: shape [${u.shape.join(', ')}] holds ${D} values but ${u.values.length} were given`);
   }
-  const stream = new NoisySampleStream(u.values, options.sigma, {
-    seed: options.seed ?? 0,
-    idx: options.idx ?? 0,
-    phase: options.phase ?? 'estimation',
-  });
+  if (!(options.sigma >= 0 && Number.isFinite(options.sigma))) throw new RangeError(`sampleCounts: sigma must be a finite number >= 0, got ${options.sigma}`);
+  const key = { seed: options.seed ?? 0, idx: options.idx ?? 0, phase: options.phase ?? 'estimation' };
+  const sizes: number[] = [];
+  for (let left = num; left > 0; left -= batchSize) sizes.push(Math.min(batchSize, left));
+
   let counts: Int32Array | undefined = options.numClasses ? new Int32Array(options.numClasses) : undefined;
-  let buf: Float32Array | undefined;
-  let remaining = num;
-  while (remaining > 0) {
-    const m = Math.min(batchSize, remaining);
-    // Reuse the host buffer: the tensor made from it is disposed before the next fill.
-    buf = stream.next(m, buf);
+  let done = 0;
+  const countBatch = async (buf: Float32Array, m: number): Promise<void> => {
     const batchCounts = tf.tidy(() => {
-      const logits = f_R(tf.tensor(buf as Float32Array, [m, ...u.shape], 'float32'));
+      const logits = f_R(tf.tensor(buf, [m, ...u.shape], 'float32'));
       if (logits.rank !== 2) throw new Error(`sampleCounts: f_R must return logits of shape [batch, classes], got [${logits.shape.join(', ')}]`);
       const K: number = counts ? counts.length : (logits.shape[1] as number);
       if (logits.shape[1] !== K) throw new Error(`sampleCounts: f_R returned ${logits.shape[1]} classes, expected ${K}`);
@@ -82,8 +96,36 @@ export async function sampleCounts(f_R: TensorFn, u: SplitPoint, num: number, op
     batchCounts.dispose();
     if (!counts) counts = new Int32Array(c.length);
     for (let k = 0; k < c.length; k++) counts[k] += c[k];
-    remaining -= m;
-    options.onBatch?.(num - remaining, num);
+    done += m;
+    options.onBatch?.(done, num);
+  };
+
+  if (usePipeline(options.pipeline, sizes.length, num * D)) {
+    // Double buffering: the worker fills batch k + 1 while f_R runs on batch k.
+    const worker = new NoiseWorker(u.values, options.sigma, key);
+    try {
+      let pending = worker.request(sizes[0]);
+      let spare: Float32Array | undefined;
+      for (let k = 0; k < sizes.length; k++) {
+        const buf = await pending;
+        if (k + 1 < sizes.length) {
+          pending = worker.request(sizes[k + 1], spare && spare.length === sizes[k + 1] * D ? spare : undefined);
+          spare = undefined;
+        }
+        await countBatch(buf, sizes[k]);
+        spare = buf; // the tensor made from it is disposed: reusable
+      }
+    } finally {
+      await worker.close();
+    }
+  } else {
+    const stream = new NoisySampleStream(u.values, options.sigma, key);
+    let buf: Float32Array | undefined;
+    for (const m of sizes) {
+      // Reuse the host buffer: the tensor made from it is disposed before the next fill.
+      buf = stream.next(m, buf);
+      await countBatch(buf, m);
+    }
   }
   return counts ?? new Int32Array(options.numClasses ?? 0);
 }
