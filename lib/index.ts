@@ -9,3 +9,6 @@ export * from './models/split';
 export * from './models/layers';
 export * from './models/lenet';
 export * from './train/basic';
+export * from './models';
+export * from './io';
+export * from './config';
