@@ -65,6 +65,8 @@ export interface CertifyOptions {
   radius?: RadiusOptions;
   numClasses?: number;
   onBatch?: (phase: 'selection' | 'estimation', done: number, total: number) => void;
+  /** Noise on a worker thread overlapped with f_R (same draws); see SampleOptions.pipeline. Default 'auto'. */
+  pipeline?: boolean | 'auto';
 }
 
 export interface CertifyResult {
@@ -151,7 +153,14 @@ export async function certify(model: SplitClassifierLike, x: tf.Tensor, options:
     );
   }
   const seed = options.seed ?? randomSeed();
-  const common = { sigma: options.sigma, batchSize: options.batchSize, seed, idx: options.idx ?? 0, numClasses: options.numClasses };
+  const common = {
+    sigma: options.sigma,
+    batchSize: options.batchSize,
+    seed,
+    idx: options.idx ?? 0,
+    numClasses: options.numClasses,
+    pipeline: options.pipeline,
+  };
 
   const { f_R } = parts(model);
   const u = await splitPoint(model, x);
@@ -203,6 +212,7 @@ export interface PredictOptions {
   seed?: number;
   idx?: number;
   numClasses?: number;
+  pipeline?: boolean | 'auto';
 }
 
 export interface PredictResult {
@@ -237,6 +247,7 @@ export async function predict(model: SplitClassifierLike, x: tf.Tensor, options:
     idx: options.idx ?? 0,
     phase: 'predict',
     numClasses: options.numClasses,
+    pipeline: options.pipeline,
   });
   const top = argmaxCount(counts);
   let second = top === 0 ? 1 : 0;

@@ -1,7 +1,8 @@
 /** Randomized smoothing at the split: statistics, sampling, CERTIFY/PREDICT, Theorem 1 radius. */
 export { clopperPearsonLower, normalQuantile, binomTestTwoSided } from './stats';
 export { NOISE_BLOCK, PHASES, Phase, deriveSeed, GaussianStream, NoisySampleStream } from './noise';
-export { TensorFn, SampleOptions, SplitPoint, sampleCounts, toSplitPoint, argmaxCount } from './sample';
+export { TensorFn, SampleOptions, SplitPoint, sampleCounts, toSplitPoint, argmaxCount, PIPELINE_MIN_NORMALS } from './sample';
+export { NoiseWorker } from './noise-pipeline';
 export { LocalBound, GammaSearch, RadiusOptions, RadiusResult, splitzRadius, radiusAt } from './radius';
 export {
   ABSTAIN,
