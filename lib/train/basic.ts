@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
 import { ImageDataset } from '../data/types';
+import { gather, shuffleInPlace } from '../data/batches';
 
 /** The tf.Variables behind a tfjs-layers model's trainable weights. */
 export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
@@ -39,18 +40,8 @@ export function crossEntropyStep(model: tfl.LayersModel, optimizer: tf.Optimizer
 
 /** Images [n, H, W, C] and labels [n] of the given dataset indices. */
 export function batchTensors(data: ImageDataset, indices: ArrayLike<number>): { images: tf.Tensor4D; labels: tf.Tensor1D } {
-  const [H, W, C] = data.shape;
-  const per = H * W * C;
-  const n = indices.length;
-  const px = new Float32Array(n * per);
-  const lab = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = indices[i];
-    if (!(k >= 0 && k < data.n)) throw new Error(`batchTensors: index ${k} is outside the dataset (n = ${data.n})`);
-    px.set(data.images.subarray(k * per, (k + 1) * per), i * per);
-    lab[i] = data.labels[k];
-  }
-  return { images: tf.tensor4d(px, [n, H, W, C]), labels: tf.tensor1d(lab, 'int32') };
+  const g = gather(data, indices);
+  return { images: tf.tensor4d(g.images, [indices.length, ...data.shape]), labels: tf.tensor1d(g.labels, 'int32') };
 }
 
 export interface BasicTrainOptions {
@@ -82,12 +73,7 @@ export function trainBasic(model: tfl.LayersModel, data: ImageDataset, options: 
   try {
     for (let step = 0; step < steps; step++) {
       if (pos + batchSize > data.n) {
-        for (let i = data.n - 1; i > 0; i--) {
-          const j = Math.floor(rng() * (i + 1));
-          const t = order[i];
-          order[i] = order[j];
-          order[j] = t;
-        }
+        shuffleInPlace(order, rng);
         pos = 0;
       }
       const { images, labels } = batchTensors(data, order.subarray(pos, pos + batchSize));
