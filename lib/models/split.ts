@@ -28,6 +28,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Normalize, ReLUTheta } from './layers';
+import { rightModel, splitShape as graphSplitShape } from './graph';
+
+function shapeOfOp(op: LeftOp): number[] {
+  switch (op.kind) {
+    case 'normalize':
+      return op.shape.slice();
+    case 'relu_theta':
+      return op.shape.slice();
+    case 'conv':
+    case 'maxpool':
+      return op.outShape.slice();
+    case 'dense':
+      return [op.outSize];
+    case 'flatten':
+      return [op.outSize];
+  }
+}
 
 /** One layer of f_L, described with the shapes and settings the bound code needs (shapes exclude the batch). */
 export type LeftOp =
@@ -116,27 +133,9 @@ export function samePadBefore(size: number, kernel: number, stride: number): num
   return Math.floor(total / 2);
 }
 
-/** The layers of a model in execution order, refusing anything that is not a plain chain. */
+/** The layers of a model in execution (topological) order, InputLayer excluded. */
 export function sequentialLayers(model: tfl.LayersModel): tfl.layers.Layer[] {
-  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  if (!(model instanceof tfl.Sequential)) {
-    // A functional model is accepted when every layer consumes exactly the previous layer's output.
-    let prev: tfl.SymbolicTensor | undefined = Array.isArray(model.inputs) && model.inputs.length === 1 ? model.inputs[0] : undefined;
-    if (prev === undefined) throw new SplitError('splitModel: the model must have exactly one input');
-    for (const l of layers) {
-      let inp: tfl.SymbolicTensor | tfl.SymbolicTensor[];
-      try {
-        inp = l.input;
-      } catch {
-        throw new SplitError(`splitModel: layer '${l.name}' is used more than once; only chains of layers can be split`);
-      }
-      if (Array.isArray(inp) || inp !== prev) {
-        throw new SplitError(`splitModel: layer '${l.name}' does not take the previous layer's output (branches or skip connections); only a chain of layers can be split. Put the branching part into f_R (a smaller s).`);
-      }
-      prev = l.output as tfl.SymbolicTensor;
-    }
-  }
-  return layers;
+  return model.layers.filter((l) => l.getClassName() !== 'InputLayer');
 }
 
 /**
@@ -147,8 +146,12 @@ export function describeLayer(l: tfl.layers.Layer, index: number, affineIndex: n
   const cls = l.getClassName();
   const cfg = l.getConfig() as Record<string, unknown>;
   const where = `layer ${index} '${l.name}' (${cls})`;
-  const inS = shapeOf((l.input as tfl.SymbolicTensor).shape as tfl.Shape, where);
-  const outS = shapeOf(l.outputShape, where);
+  // The layer's first inbound node is its use in the model it was built in
+  // (f_R models built for graph splits add further nodes to later layers).
+  const node = l.inboundNodes[0];
+  if (!node || node.inputTensors.length !== 1) throw new SplitError(`${where} must take exactly one input to be part of f_L`);
+  const inS = shapeOf(node.inputTensors[0].shape as tfl.Shape, where);
+  const outS = shapeOf(node.outputTensors[0].shape as tfl.Shape, where);
   if (cls === 'Normalize') {
     const n = l as Normalize;
     return { kind: 'normalize', layer: n, shape: inS, mean: n.mean.slice(), std: n.std.slice() };
@@ -285,7 +288,21 @@ export function splitModel(model: tfl.LayersModel, s: number): SplitModel {
   }
 
   const normalize = leftOps.length > 0 && leftOps[0].kind === 'normalize' ? (leftOps[0].layer as Normalize) : undefined;
-  const splitShape = s === 0 ? inputShape.slice() : shapeOf(leftLayers[leftLayers.length - 1].outputShape, 'split');
+  let fRModel: tfl.LayersModel | undefined;
+  let splitShape: number[];
+  if (model instanceof tfl.Sequential) {
+    splitShape = s === 0 ? inputShape.slice() : leftOps.length ? shapeOfOp(leftOps[leftOps.length - 1]) : inputShape.slice();
+  } else {
+    // Graph models (ResNets): f_L must be a chain (checked by graph.ts), f_R may be any graph
+    // that reads nothing from before the split; it is rebuilt on a new input with shared layers.
+    try {
+      splitShape = graphSplitShape(model, splitIndex);
+      fRModel = splitIndex === 0 ? model : rightModel(model, splitIndex);
+    } catch (e) {
+      throw new SplitError(`splitModel: ${(e as Error).message}`);
+    }
+  }
+  const fRm = fRModel;
   return {
     s,
     splitIndex,
@@ -297,7 +314,7 @@ export function splitModel(model: tfl.LayersModel, s: number): SplitModel {
     inputShape,
     splitShape,
     fL: (x) => applyLayers(leftLayers, x),
-    fR: (u) => applyLayers(rightLayers, u),
+    fR: (u) => (fRm ? tf.tidy(() => fRm.apply(u, { training: false }) as tf.Tensor) : applyLayers(rightLayers, u)),
     model,
   };
 }
