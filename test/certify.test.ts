@@ -255,6 +255,14 @@ describe('composition with lib/models/split and lib/lipschitz', () => {
     const L = localLipschitzOf(split, x, { mode: 'sound' });
     const r = await certify(split, x, { sigma: 0.25, n0: 20, n: 200, seed: 1, L, batchSize: 100 });
     expect(r.counts.length).toBe(10);
+    // [1, 28, 28, 1] is the same input; a wrong shape is refused with the expected one named
+    const xb = tf.expandDims(x, 0);
+    const rb = await certify(split, xb, { sigma: 0.25, n0: 20, n: 200, seed: 1, L, batchSize: 100 });
+    expect(Array.from(rb.counts)).toEqual(Array.from(r.counts));
+    xb.dispose();
+    const bad = tf.zeros([28, 28]);
+    await expect(certify(split, bad, { sigma: 0.25, n: 10, L })).rejects.toThrow(/ONE input of shape \[28, 28, 1\]/);
+    bad.dispose();
     expect(r.counts.reduce((a, b) => a + b, 0)).toBe(200);
     if (r.predict !== ABSTAIN) {
       expect(r.lipschitz).toBe(L(r.gamma));

@@ -28,6 +28,8 @@ export interface SplitClassifierLike {
   fR?: TensorFn;
   /** Split index; 0 means plain RS (f_L = identity, L = 1). */
   s?: number;
+  /** Shape of one input (no batch), when known: x is then checked against it, and [1, ...inputShape] is accepted too. */
+  inputShape?: number[];
 }
 
 /** f_L (undefined: identity) and f_R of a classifier, bound to it, whichever spelling it uses. */
@@ -112,6 +114,22 @@ function checkSigma(sigma: number): void {
 
 /** u = f_L(x) for ONE input x given without batch dimension; x itself for plain RS. */
 async function splitPoint(model: SplitClassifierLike, x: tf.Tensor): Promise<SplitPoint> {
+  const want = model.inputShape;
+  if (want) {
+    const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+    const one = x.shape.length === want.length + 1 && x.shape[0] === 1 ? x.shape.slice(1) : x.shape;
+    if (!same(one, want)) {
+      throw new Error(`certify/predict: x must be ONE input of shape [${want.join(', ')}] (or [1, ${want.join(', ')}]), got [${x.shape.join(', ')}]`);
+    }
+    if (one !== x.shape) {
+      const x1 = tf.reshape(x, want);
+      try {
+        return await splitPoint(model, x1);
+      } finally {
+        x1.dispose();
+      }
+    }
+  }
   if (isPlainRS(model)) return toSplitPoint(x, false);
   const f_L = parts(model).f_L as TensorFn;
   const u = tf.tidy(() => f_L(tf.expandDims(x, 0)));
