@@ -13,7 +13,7 @@ import { Normalize, ReLUTheta, buildModel, modelLayers } from '../lib/models';
 
 let root: string;
 beforeAll(async () => {
-  await initBackend({ force: 'cpu' });
+  await initBackend();
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-ckpt-'));
 });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
