@@ -120,3 +120,17 @@ describe('splitModel refuses layers f_L cannot bound', () => {
     expect(() => splitModel(m2, 1)).toThrow(/skip connection/);
   });
 });
+
+test('ResNet-20 (graph model): split after the stem conv, f_R(f_L(x)) equals model.predict(x)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { buildModel } = require('../lib/models') as typeof import('../lib/models');
+  const m = buildModel('resnet20', { splitAfter: 1, seed: 1 });
+  const sp = splitModel(m, 1);
+  expect(sp.splitShape).toEqual([32, 32, 16]);
+  const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 2);
+  const u = sp.fL(x);
+  const y = sp.fR(u);
+  const ref = m.predict(x) as tf.Tensor;
+  expect(Array.from(y.dataSync())).toEqual(Array.from(ref.dataSync()));
+  tf.dispose([x, u, y, ref]);
+});
