@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, ExperimentConfig, declaredScales, loadConfig, resolveConfig, selectImages } from '../lib/config';
+import { ConfigError, ExperimentConfig, archSpec, declaredScales, loadConfig, resolveConfig, selectImages } from '../lib/config';
 import { closestName, editDistance } from '../lib/config/suggest';
 
 const CONFIGS = path.join(__dirname, '..', 'configs');
@@ -93,6 +93,7 @@ describe('configs/', () => {
     expect(loadConfig(path.join(CONFIGS, 'mnist-rs-sigma0.75.json'), { scale: 'reduced' }).certify.n).toBe(100000);
     const c = loadConfig(path.join(CONFIGS, 'cifar10-splitz-sigma0.25.json'), { scale: 'reduced' });
     expect(c.arch).toBe('resnet20');
+    expect(archSpec(c)).toEqual({ arch: 'resnet20', options: { splitAfter: 1, theta: 1, seed: 0 } });
     expect(c.train.epochs).toBeLessThan(10);
   });
 });

@@ -17,7 +17,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ARCH_NAMES, archInfo } from '../models';
+import { ARCH_NAMES, BuildOptions, archInfo } from '../models';
 import { didYouMean } from './suggest';
 import { Field, ObjectSpec, Spec, isPlainObject, mergeBySpec, validate } from './schema';
 
@@ -352,4 +352,13 @@ export function selectImages(images: ImageSelection, total: number): number[] {
   const bad = images.list.filter((i) => i >= total);
   if (bad.length) throw new ConfigError(`certify.images.list has indices outside the test set of ${total} images: ${bad.slice(0, 5).join(', ')}`);
   return images.list.slice();
+}
+
+/**
+ * The architecture a config asks for, as `buildModel(arch, options)` takes it
+ * and as checkpoints record it (meta.arch / meta.archOptions, loadCheckpoint's
+ * expectArch): split, ReLU_theta clip, init seed and any arch_options.
+ */
+export function archSpec(c: ExperimentConfig): { arch: string; options: BuildOptions } {
+  return { arch: c.arch, options: { splitAfter: c.split, theta: c.theta, seed: c.train.seed, ...(c.arch_options ?? {}) } };
 }
