@@ -1,7 +1,7 @@
 /** The public API of splitz, imported by the notebooks and the tests. */
 export * from './backend';
 export * from './data';
-export * from './report/image';
+export * from './report';
 export * from './smoothing';
 export * from './eval';
 export * from './lipschitz';

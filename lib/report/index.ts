@@ -1,0 +1,4 @@
+/** Figures and tables: image grids, Vega-Lite charts rendered to SVG/PNG, CSV and HTML tables. */
+export * from './image';
+export * from './render';
+export * from './charts';
