@@ -239,7 +239,7 @@ export function figGlobalLipschitz(rows: readonly LayerLipschitz[], o: FigureOpt
 }
 
 /** A local Lipschitz bound of the first `layer` layers at one image. */
-export interface LocalBound {
+export interface LocalBoundPoint {
   /** Image label (e.g. 'test #17 (cat)'). */
   image: string;
   /** f_L = the first `layer` layers. */
@@ -251,7 +251,7 @@ export interface LocalBound {
  * Fig. 1(b) / Fig. 6(a): the local Lipschitz bound L(x, gamma) of the first
  * 1..k layers for a few images (grouped bars, one colour per image).
  */
-export function figLocalBoundsImages(rows: readonly LocalBound[], o: FigureOptions & { figure: '1b' | '6a'; net: string; gamma: number }): VegaLiteSpec {
+export function figLocalBoundsImages(rows: readonly LocalBoundPoint[], o: FigureOptions & { figure: '1b' | '6a'; net: string; gamma: number }): VegaLiteSpec {
   if (!rows.length) throw new Error(`Fig. ${o.figure}: no bounds to plot`);
   const name = o.figure === '1b' ? 'Fig. 1(b)' : 'Fig. 6(a)';
   return {

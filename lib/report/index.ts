@@ -2,3 +2,6 @@
 export * from './image';
 export * from './render';
 export * from './charts';
+export * from './literature';
+export * from './tables';
+export * from './figures';
