@@ -46,6 +46,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The wasm kernels this module composes (and the built-in one it replaces) must be registered first.
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
+import { WasmHeapBackend, clipByValueGradKernel, col2im, im2col, leadingAxesReduce, tileKernel } from './heap';
 
 type Info = tf.TensorInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -55,8 +56,12 @@ interface WasmBackendLike {
   disposeData(dataId: object, force?: boolean): boolean;
 }
 
-/** Which implementation answers Conv2DBackpropInput on wasm. */
-export type BackpropInputImpl = 'splitz' | 'builtin';
+/**
+ * Which implementation answers Conv2DBackpropInput on wasm: 'splitz' (default)
+ * picks 'matmul' or 'conv' per shape (see chooseBackpropInput); 'builtin' is
+ * tfjs-backend-wasm's own loop.
+ */
+export type BackpropInputImpl = 'splitz' | 'conv' | 'matmul' | 'builtin';
 
 let registered = false;
 /** The wasm backend's own kernels that splitz replaced, by kernel name. */
@@ -200,6 +205,60 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: { inputs: tf.NamedTens
   });
 }
 
+/**
+ * dW as a matrix product: dW^T [O, fh*fw*C] = dy^T [O, N] . cols [N, fh*fw*C],
+ * cols = im2col(x) built in one JS pass over the heap, N = B*oH*oW. Only dy
+ * (and the small result) is transposed.
+ */
+function conv2DBackpropFilterMatMul({ inputs, backend, attrs }: KernelArgs): Info {
+  const a = attrs ?? {};
+  checkAttrs('Conv2DBackpropFilter', a);
+  const { x, dy } = inputs as { x: Info; dy: Info };
+  const fShape = a.filterShape as Shape4;
+  const ci = convInfo(x.shape as Shape4, fShape, a);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: oH, outWidth: oW, outChannels: O, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = ci;
+  const K = fh * fw * C;
+  const N = B * oH * oW;
+  const b = backend as WasmHeapBackend;
+  const cols = b.makeOutput([1, N, K], 'float32');
+  im2col(b.typedArrayFromHeap(x) as Float32Array, b.typedArrayFromHeap(cols) as Float32Array, { B, H, W, C, oH, oW, fh, fw, sh, sw, top: ci.padInfo.top, left: ci.padInfo.left });
+  return chained(backend, (k) => {
+    k.adopt(cols);
+    const dyT = k.reshape(k.transpose(k.reshape(dy, [N, O]), [1, 0]), [1, O, N]);
+    const dWT = k.call(tf.BatchMatMul, { a: dyT, b: cols }, { transposeA: false, transposeB: false }); // [1, O, K]
+    return k.reshape(k.transpose(k.reshape(dWT, [O, K]), [1, 0]), fShape);
+  });
+}
+
+/** Which implementation answers Conv2DBackpropFilter on wasm ('splitz': per shape, see chooseBackpropFilter). */
+export type BackpropFilterImpl = 'splitz' | 'conv' | 'matmul';
+let backpropFilterImpl: BackpropFilterImpl = 'splitz';
+
+/** Choose the Conv2DBackpropFilter formulation on wasm (tests and benchmarks). */
+export function useWasmConv2DBackpropFilter(impl: BackpropFilterImpl): void {
+  if (!['splitz', 'conv', 'matmul'].includes(impl)) throw new Error(`useWasmConv2DBackpropFilter: impl must be 'splitz', 'conv' or 'matmul', got '${impl}'`);
+  registerWasmTrainingKernels();
+  backpropFilterImpl = impl;
+}
+
+/** Per-shape choice of the dW formulation; measured in bench/README.md. */
+export function chooseBackpropFilter(inShape: Shape4, filterShape: Shape4, strides: number | [number, number], pad: Pad): 'conv' | 'matmul' {
+  // The dilated-conv formulation wins on every LeNet / ResNet-20 shape measured
+  // except strided 1x1 convs (ResNet's downsampling shortcuts), where im2col is
+  // a plain strided gather and the matmul is small.
+  const ci = tf.backend_util.computeConv2DInfo(inShape, filterShape, strides, 1, pad as 'same' | 'valid' | number);
+  return ci.filterHeight * ci.filterWidth === 1 && (ci.strideHeight > 1 || ci.strideWidth > 1) ? 'matmul' : 'conv';
+}
+
+function conv2DBackpropFilterDispatch(args: KernelArgs): Info {
+  const a = args.attrs ?? {};
+  const impl =
+    backpropFilterImpl === 'splitz'
+      ? chooseBackpropFilter((args.inputs.x as Info).shape as Shape4, a.filterShape as Shape4, a.strides as number | [number, number], a.pad as Pad)
+      : backpropFilterImpl;
+  return impl === 'matmul' ? conv2DBackpropFilterMatMul(args) : conv2DBackpropFilter(args);
+}
+
 /** dx as a forward conv of the zero-dilated dy with the rotated filter. */
 function conv2DBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): Info {
   const a = attrs ?? {};
@@ -296,11 +355,62 @@ function depthwiseBackpropInput({ inputs, backend, attrs }: { inputs: tf.NamedTe
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap };
 
-/** Conv2DBackpropInput: the XNNPACK formulation, or the built-in loop when chosen. */
+/**
+ * dx as a matrix product and a scatter-add: cols = dy [B*oH*oW, O] . W^T [O, fh*fw*C]
+ * (XNNPACK), then col2im adds each row of cols into the input window it came
+ * from (one JS pass over the heap). It does exactly the forward conv's
+ * multiply-adds, where the transposed-conv formulation multiplies the zeros
+ * of the padding and of the stride dilation too.
+ */
+function conv2DBackpropInputMatMul({ inputs, backend, attrs }: KernelArgs): Info {
+  const a = attrs ?? {};
+  checkAttrs('Conv2DBackpropInput', a);
+  const { dy, filter } = inputs as { dy: Info; filter: Info };
+  const ci = convInfo(a.inputShape as Shape4, filter.shape as Shape4, a);
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: oH, outWidth: oW, outChannels: O, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = ci;
+  const K = fh * fw * C;
+  const N = B * oH * oW;
+  const b = backend as WasmHeapBackend;
+  let cols: Info | undefined;
+  chained(backend, (k) => {
+    const wT = k.reshape(k.transpose(k.reshape(filter, [K, O]), [1, 0]), [1, O, K]);
+    cols = k.call(tf.BatchMatMul, { a: k.reshape(dy, [1, N, O]), b: wT }, { transposeA: false, transposeB: false });
+    return cols;
+  });
+  try {
+    const out = b.makeOutput([B, H, W, C], 'float32');
+    // Views after the allocation: growing the heap detaches older views.
+    col2im(b.typedArrayFromHeap(cols!) as Float32Array, b.typedArrayFromHeap(out) as Float32Array, { B, H, W, C, oH, oW, fh, fw, sh, sw, top: ci.padInfo.top, left: ci.padInfo.left });
+    return out;
+  } finally {
+    b.disposeData(cols!.dataId);
+  }
+}
+
+/**
+ * The transposed-conv formulation costs H*W / (oH*oW) times the true
+ * multiply-adds (about s^2 for stride s, more for 'valid' padding), and
+ * XNNPACK is inefficient with very few output channels (C); the matmul one
+ * costs the true count plus a JS scatter pass of N*K adds. Measured on
+ * LeNet's and ResNet-20's shapes (bench/README.md): matmul wins from a
+ * ratio of ~1.5 or for C < 4.
+ */
+export function chooseBackpropInput(inShape: Shape4, filterShape: Shape4, strides: number | [number, number], pad: Pad): 'conv' | 'matmul' {
+  const ci = tf.backend_util.computeConv2DInfo(inShape, filterShape, strides, 1, pad as 'same' | 'valid' | number);
+  const waste = (ci.inHeight * ci.inWidth) / (ci.outHeight * ci.outWidth);
+  return waste >= 1.5 || ci.inChannels < 4 ? 'matmul' : 'conv';
+}
+
+/** Conv2DBackpropInput: the chosen XNNPACK formulation, or the built-in loop when chosen. */
 function conv2DBackpropInputDispatch(args: KernelArgs): Info {
   const own = builtin.get(tf.Conv2DBackpropInput);
   if (backpropInputImpl === 'builtin' && own) return own.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
-  return conv2DBackpropInput(args);
+  const a = args.attrs ?? {};
+  const impl =
+    backpropInputImpl === 'splitz'
+      ? chooseBackpropInput(a.inputShape as Shape4, (args.inputs.filter as Info).shape as Shape4, a.strides as number | [number, number], a.pad as Pad)
+      : backpropInputImpl;
+  return impl === 'matmul' ? conv2DBackpropInputMatMul(args) : conv2DBackpropInput(args);
 }
 
 /** Matrix products with the transposes materialised, so XNNPACK runs them. */
@@ -440,14 +550,67 @@ function register(kernelName: string, kernelFunc: (args: KernelArgs) => Info): v
 }
 
 /**
- * Choose the Conv2DBackpropInput kernel on wasm: 'splitz' (XNNPACK forward
- * conv, the default) or 'builtin' (tfjs-backend-wasm's own loop; kept for
- * benchmarks and as a fallback).
+ * Choose the Conv2DBackpropInput kernel on wasm: 'splitz' (the default: per
+ * shape, 'matmul' or 'conv'), 'conv' (XNNPACK transposed conv), 'matmul'
+ * (XNNPACK matrix product + col2im) or 'builtin' (tfjs-backend-wasm's own
+ * loop; kept for benchmarks and as a fallback).
  */
 export function useWasmConv2DBackpropInput(impl: BackpropInputImpl): void {
-  if (impl !== 'splitz' && impl !== 'builtin') throw new Error(`useWasmConv2DBackpropInput: impl must be 'splitz' or 'builtin', got '${impl}'`);
+  if (!['splitz', 'conv', 'matmul', 'builtin'].includes(impl)) throw new Error(`useWasmConv2DBackpropInput: impl must be 'splitz', 'conv', 'matmul' or 'builtin', got '${impl}'`);
   registerWasmTrainingKernels();
   backpropInputImpl = impl;
+}
+
+/** Sum / Mean over leading axes in one pass (./heap.ts), anything else by the built-in kernel. */
+function reduceLeading(kernelName: string, mean: boolean) {
+  return (args: KernelArgs): Info => {
+    const fast = leadingAxesReduce(args, mean);
+    if (fast) return fast;
+    const own = builtin.get(kernelName);
+    if (!own) throw new Error(`splitz wasm kernels: no built-in '${kernelName}' kernel to fall back on`);
+    return own.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+  };
+}
+
+/** The wasm kernel behind ClipByValue's gradient on wasm (see registerClipGradient). */
+export const CLIP_GRAD_KERNEL = 'SplitzClipByValueGrad';
+
+/**
+ * ClipByValue's gradient (ReLU_theta's, in every f_L): on wasm one heap loop
+ * (clipByValueGradKernel); elsewhere tfjs-core's own composition. Same rule
+ * on both: dy where min <= x <= max.
+ */
+let tfjsClipGradient: tf.GradConfig | undefined;
+
+function registerClipGradient(): void {
+  const current = tf.getGradient(tf.ClipByValue);
+  if (current?.gradFunc === clipGradFunc) return;
+  // Keep tfjs-core's own for the other backends (it may have been registered again since).
+  tfjsClipGradient = current;
+  tf.registerGradient({ kernelName: tf.ClipByValue, inputsToSave: ['x'], gradFunc: clipGradFunc });
+}
+
+function clipGradFunc(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
+  if (tf.getBackend() === 'wasm') {
+    const [x] = saved;
+    return { x: () => tf.engine().runKernel(CLIP_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
+  }
+  if (!tfjsClipGradient) throw new Error('splitz kernels: tfjs-core has no ClipByValue gradient to fall back on');
+  return tfjsClipGradient.gradFunc(dy, saved, attrs);
+}
+
+function registerClipGradKernel(): void {
+  tf.registerKernel({
+    kernelName: CLIP_GRAD_KERNEL,
+    backendName: 'wasm',
+    kernelFunc: clipByValueGradKernel as unknown as tf.KernelFunc,
+    // Loading @tensorflow/tfjs (as initBackend's probe for tfjs-node does, through
+    // the package alias) registers all of tfjs-core's gradients again, replacing
+    // this one. The wasm backend runs every kernel's setupFunc when it starts,
+    // after that probe, so the override is (re)applied there.
+    setupFunc: () => registerClipGradient(),
+  });
+  registerClipGradient();
 }
 
 /** Names of the kernels this module registers for the 'wasm' backend (AvgPoolGrad also for 'cpu'). */
@@ -460,6 +623,10 @@ export const SPLITZ_WASM_KERNELS: readonly string[] = [
   tf._FusedMatMul,
   tf.MaxPoolGrad,
   tf.AvgPoolGrad,
+  tf.Tile,
+  tf.Sum,
+  tf.Mean,
+  CLIP_GRAD_KERNEL,
 ];
 
 /**
@@ -469,13 +636,17 @@ export const SPLITZ_WASM_KERNELS: readonly string[] = [
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
-  register(tf.Conv2DBackpropFilter, conv2DBackpropFilter);
+  register(tf.Conv2DBackpropFilter, conv2DBackpropFilterDispatch);
   register(tf.Conv2DBackpropInput, conv2DBackpropInputDispatch);
   register(tf.DepthwiseConv2dNativeBackpropFilter, depthwiseBackpropFilter);
   register(tf.DepthwiseConv2dNativeBackpropInput, depthwiseBackpropInput);
   register(tf.BatchMatMul, matMulWithoutTransposes(tf.BatchMatMul));
   register(tf._FusedMatMul, matMulWithoutTransposes(tf._FusedMatMul));
   register(tf.MaxPoolGrad, maxPoolGrad);
+  register(tf.Tile, tileKernel);
+  register(tf.Sum, reduceLeading(tf.Sum, false));
+  register(tf.Mean, reduceLeading(tf.Mean, true));
+  registerClipGradKernel();
   // The padded-border AvgPoolGrad error is in tfjs-backend-cpu too: fix both,
   // so cpu stays the reference the conformance test compares against.
   for (const backendName of ['wasm', 'cpu']) {

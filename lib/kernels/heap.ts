@@ -1,0 +1,194 @@
+/**
+ * Kernels written as JavaScript loops over typed-array views of the wasm heap
+ * (no copies), for operations that tfjs-backend-wasm 4.22 runs as slow
+ * scalar C loops or composes from many kernels. Each is one pass over memory.
+ * Measured on this machine (load ~6, 2 cores), see bench/README.md:
+ *  - Tile [1,1,1,16] -> [128,32,32,16]: 143 ms built in (it is what the batch
+ *    norm gradient uses, 21 times per ResNet-20 step), a few ms here with
+ *    block copies (copyWithin doubling).
+ *  - ClipByValue's gradient, composed as where(logicalAnd(greaterEqual,
+ *    lessEqual), dy, zerosLike(dy)): ~150 ms for LeNet's first activation at
+ *    batch 256 (GreaterEqual against a scalar and Select are slow there); one
+ *    loop here.
+ *  - col2im, the scatter-add half of Conv2DBackpropInput as a matrix product
+ *    (see ./index.ts).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+type Info = tf.TensorInfo;
+
+export interface WasmHeapBackend {
+  disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: string, memoryOffset?: number, values?: ArrayLike<number>): Info;
+  typedArrayFromHeap(t: Info): Float32Array | Int32Array | Uint8Array;
+}
+
+/** Tile by block copies: row of the innermost dim written once, then each level replicated with copyWithin. */
+export function tileKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): Info {
+  const { x } = inputs as { x: Info };
+  const reps = (attrs?.reps ?? []) as number[];
+  const b = backend as WasmHeapBackend;
+  const r = x.shape.length;
+  if (reps.length !== r) throw new Error(`Tile (splitz wasm kernel): reps [${reps}] must have one entry per dimension of x [${x.shape}]`);
+  const outShape = x.shape.map((d, i) => d * reps[i]);
+  const out = b.makeOutput(outShape, x.dtype);
+  const src = b.typedArrayFromHeap(x);
+  const dst = b.typedArrayFromHeap(out);
+  if (r === 0) {
+    dst[0] = src[0];
+    return out;
+  }
+  if (dst.length === 0) return out;
+  const inStride = new Array<number>(r);
+  const outStride = new Array<number>(r);
+  inStride[r - 1] = 1;
+  outStride[r - 1] = 1;
+  for (let i = r - 2; i >= 0; i--) {
+    inStride[i] = inStride[i + 1] * x.shape[i + 1];
+    outStride[i] = outStride[i + 1] * outShape[i + 1];
+  }
+  const fill = (dim: number, inOff: number, outOff: number): void => {
+    const n = x.shape[dim];
+    if (dim === r - 1) {
+      dst.set(src.subarray(inOff, inOff + n), outOff);
+    } else {
+      for (let i = 0; i < n; i++) fill(dim + 1, inOff + i * inStride[dim], outOff + i * outStride[dim]);
+    }
+    // The block of this level (n entries of the next level's size) repeats reps[dim] times.
+    const block = n * outStride[dim];
+    let have = 1;
+    const want = reps[dim];
+    while (have < want) {
+      const k = Math.min(have, want - have);
+      dst.copyWithin(outOff + have * block, outOff, outOff + k * block);
+      have += k;
+    }
+  };
+  fill(0, 0, 0);
+  return out;
+}
+
+/** Gradient of ClipByValue: dy where clipValueMin <= x <= clipValueMax, else 0 (TensorFlow's rule, as tfjs-core's own gradient). */
+export function clipByValueGradKernel({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap }): Info {
+  const { dy, x } = inputs as { dy: Info; x: Info };
+  const lo = attrs?.clipValueMin as number;
+  const hi = attrs?.clipValueMax as number;
+  const b = backend as WasmHeapBackend;
+  if (dy.dtype !== 'float32' || x.dtype !== 'float32') throw new Error(`ClipByValue gradient (splitz wasm kernel): expected float32 tensors, got dy ${dy.dtype}, x ${x.dtype}`);
+  const out = b.makeOutput(dy.shape, 'float32');
+  const xs = b.typedArrayFromHeap(x) as Float32Array;
+  const g = b.typedArrayFromHeap(dy) as Float32Array;
+  const o = b.typedArrayFromHeap(out) as Float32Array;
+  for (let i = 0; i < o.length; i++) {
+    const v = xs[i];
+    o[i] = v >= lo && v <= hi ? g[i] : 0;
+  }
+  return out;
+}
+
+/**
+ * col2im: dx[b, i*sh - top + di, j*sw - left + dj, c] += cols[((b*oH + i)*oW + j), (di*fw + dj)*C + c],
+ * positions outside the input (padding) dropped. `cols` is [B*oH*oW, fh*fw*C].
+ */
+export function col2im(
+  cols: Float32Array,
+  dx: Float32Array,
+  g: { B: number; H: number; W: number; C: number; oH: number; oW: number; fh: number; fw: number; sh: number; sw: number; top: number; left: number },
+): void {
+  const { B, H, W, C, oH, oW, fh, fw, sh, sw, top, left } = g;
+  const K = fh * fw * C;
+  dx.fill(0);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < oH; i++) {
+      const r0 = i * sh - top;
+      for (let j = 0; j < oW; j++) {
+        const c0 = j * sw - left;
+        const row = ((b * oH + i) * oW + j) * K;
+        for (let di = 0; di < fh; di++) {
+          const r = r0 + di;
+          if (r < 0 || r >= H) continue;
+          for (let dj = 0; dj < fw; dj++) {
+            const cc = c0 + dj;
+            if (cc < 0 || cc >= W) continue;
+            const o = ((b * H + r) * W + cc) * C;
+            const s = row + (di * fw + dj) * C;
+            for (let c = 0; c < C; c++) dx[o + c] += cols[s + c];
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Sum or mean over the LEADING axes of a float32 tensor (e.g. axes [0, 1, 2]
+ * of an NHWC tensor: per-channel reductions of batch norm and of bias
+ * gradients). tfjs-backend-wasm's Sum/Mean transposes the input so that the
+ * reduced axes are innermost (a full copy) before reducing; here one pass adds
+ * each row into float64 accumulators. Returns undefined for any other axis
+ * pattern or dtype, and the caller runs the built-in kernel.
+ */
+export function leadingAxesReduce(
+  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap },
+  mean: boolean,
+): Info | undefined {
+  const { x } = inputs as { x: Info };
+  if (x.dtype !== 'float32' || x.shape.length < 2) return undefined;
+  const axes = tf.util.parseAxisParam(attrs?.axis as number | number[], x.shape).sort((a, b) => a - b);
+  if (axes.length === 0 || axes.length === x.shape.length || axes.some((a, i) => a !== i)) return undefined;
+  const outer = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+  const innerShape = x.shape.slice(axes.length);
+  const inner = innerShape.reduce((a, b) => a * b, 1);
+  if (outer === 0 || inner === 0) return undefined;
+  const b = backend as WasmHeapBackend;
+  const outShape = attrs?.keepDims ? [...axes.map(() => 1), ...innerShape] : innerShape;
+  const out = b.makeOutput(outShape, 'float32');
+  const src = b.typedArrayFromHeap(x) as Float32Array;
+  const dst = b.typedArrayFromHeap(out) as Float32Array;
+  const acc = new Float64Array(inner);
+  for (let i = 0, o = 0; i < outer; i++, o += inner) for (let j = 0; j < inner; j++) acc[j] += src[o + j];
+  const f = mean ? 1 / outer : 1;
+  for (let j = 0; j < inner; j++) dst[j] = acc[j] * f;
+  return out;
+}
+
+/**
+ * im2col: cols[((b*oH + i)*oW + j), (di*fw + dj)*C + c] = x[b, i*sh - top + di, j*sw - left + dj, c],
+ * 0 where the window leaves the input (padding). Rows are copied C values at a time.
+ */
+export function im2col(
+  x: Float32Array,
+  cols: Float32Array,
+  g: { B: number; H: number; W: number; C: number; oH: number; oW: number; fh: number; fw: number; sh: number; sw: number; top: number; left: number },
+): void {
+  const { B, H, W, C, oH, oW, fh, fw, sh, sw, top, left } = g;
+  const K = fh * fw * C;
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < oH; i++) {
+      const r0 = i * sh - top;
+      for (let j = 0; j < oW; j++) {
+        const c0 = j * sw - left;
+        const row = ((b * oH + i) * oW + j) * K;
+        for (let di = 0; di < fh; di++) {
+          const r = r0 + di;
+          const d = row + di * fw * C;
+          if (r < 0 || r >= H) {
+            cols.fill(0, d, d + fw * C);
+            continue;
+          }
+          for (let dj = 0; dj < fw; dj++) {
+            const cc = c0 + dj;
+            const o = d + dj * C;
+            if (cc < 0 || cc >= W) {
+              cols.fill(0, o, o + C);
+              continue;
+            }
+            const s = ((b * H + r) * W + cc) * C;
+            if (C >= 16) cols.set(x.subarray(s, s + C), o);
+            else for (let c = 0; c < C; c++) cols[o + c] = x[s + c];
+          }
+        }
+      }
+    }
+  }
+}
