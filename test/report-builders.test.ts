@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vl from 'vega-lite';
+import { spawnSync } from 'child_process';
 import { appendRecord, CertifyRecord } from '../lib/eval/log';
 import { accuracyVsRadius, certifiedAccuracy } from '../lib/eval/metrics';
 import {
@@ -18,6 +19,7 @@ import {
   allTables,
   findCertifyLogs,
   pickRuns,
+  scaleSubtitle,
   summarizeRun,
   tableI,
   tableIII,
@@ -364,5 +366,36 @@ describe('figures', () => {
     expect(e[0]).toBeLessThanOrEqual(0.13);
     expect(e[e.length - 1]).toBeGreaterThanOrEqual(5.5);
     expect(binPercent(vals, e).reduce((a, x) => a + x.count, 0)).toBe(4);
+  });
+});
+
+describe('npm run figures', () => {
+  test('writes Tables I-VII, the bound comparison and the figures it has runs for, and names what it skipped', () => {
+    const out = fs.mkdtempSync(path.join(root, 'out-'));
+    const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', 'scripts/figures.ts', '--results', root, '--tables', path.join(out, 't'), '--figures', path.join(out, 'f')], {
+      cwd: path.join(__dirname, '..'),
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const tables = fs.readdirSync(path.join(out, 't')).sort();
+    expect(tables).toEqual(
+      ['captions.md', 'table_III_acr.csv', 'table_II_cifar10.csv', 'table_IV_time.csv', 'table_I_mnist.csv', 'table_VII_gamma_train.csv', 'table_VI_theta_lip.csv', 'table_V_split.csv', 'table_bounds_sound_vs_paper.csv'].sort(),
+    );
+    const figs = fs.readdirSync(path.join(out, 'f'));
+    for (const f of ['fig2_schematic', 'fig3_cifar10_rs_vs_splitz', 'fig4a_mnist_sigma', 'fig4b_mnist_bounds_theta_lip']) expect(figs).toEqual(expect.arrayContaining([`${f}.svg`, `${f}.png`]));
+    expect(r.stdout).toMatch(/skipped or incomplete/);
+    expect(r.stdout).toMatch(/fig1a_global_lipschitz: no rows/);
+    const t1 = fs.readFileSync(path.join(out, 't', 'table_I_mnist.csv'), 'utf8').split('\n');
+    expect(t1[0]).toBe('method,setting,eps,paper,ours,difference,our_run,paper_source');
+    expect(t1.find((l) => l.startsWith('SPLITZ,best over sigma,2.5,40.5,10,-30.5,'))).toBeDefined();
+    expect(fs.readFileSync(path.join(out, 't', 'captions.md'), 'utf8')).toMatch(/scale 'reduced'/);
+  });
+
+  test('scaleSubtitle groups runs by scale, architecture, epochs, images and n', () => {
+    expect(scaleSubtitle(runs.filter((r) => r.dataset === 'mnist' && r.images === 10))).toBe(
+      "ours, scale 'reduced': LeNet, 2 epochs, 10 test images (every 20th), n = 10,000; scale 'reduced': LeNet, 2 epochs, 10 test images (every 20th), n = 100,000",
+    );
+    expect(scaleSubtitle([])).toMatch(/no runs of ours/);
   });
 });

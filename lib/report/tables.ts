@@ -376,6 +376,22 @@ export function oursCaption(runs: readonly RunSummary[], missing: string): strin
   return `Ours (scale ${scales.map((s) => `'${s}'`).join(', ')}, NOT the paper's full runs unless the scale is 'paper'): ${runs.map(describeRun).join('; ')}.`;
 }
 
+/**
+ * A figure subtitle stating the scale of our runs, one clause per distinct
+ * (scale, architecture, epochs, images, n), e.g. "ours, scale 'reduced':
+ * LeNet, 12 epochs, 500 test images (every 20th), n = 100,000 (4 runs)".
+ */
+export function scaleSubtitle(runs: readonly RunSummary[]): string {
+  if (!runs.length) return 'no runs of ours yet: the paper\u2019s numbers only';
+  const groups = new Map<string, number>();
+  for (const r of runs) {
+    const epochs = r.epochsTrained !== null ? `${r.epochsTrained} epoch${r.epochsTrained === 1 ? '' : 's'}` : 'epochs unknown';
+    const key = `scale '${r.scale}': ${r.arch ? ARCH_NAME[r.arch] ?? r.arch : '?'}, ${epochs}, ${fmtInt(r.images)} test images (${r.imageSelection}), n = ${fmtInt(r.n)}`;
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return `ours, ${[...groups].map(([k, c]) => `${k}${c > 1 ? ` (${c} runs)` : ''}`).join('; ')}`;
+}
+
 function matches(r: RunSummary, want: Partial<Pick<RunSummary, 'dataset' | 'method' | 'sigma' | 'split' | 'theta_lip' | 'gamma_train'>>): boolean {
   return (Object.keys(want) as (keyof typeof want)[]).every((k) => {
     const w = want[k];
