@@ -1,0 +1,177 @@
+/**
+ * The certify runner and the CLI around train / certify / merge: a killed
+ * certification resumed gives the same records as an uninterrupted one;
+ * --workers 2 and --shard 0/2 + 1/2 + merge give the same per-image records
+ * as one worker; merge refuses overlaps and reports gaps; config, checkpoint
+ * and architecture errors reach the user as one line without a stack trace.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend } from '../lib/backend';
+import { main } from '../lib/cli';
+import { loadConfig } from '../lib/config';
+import { CertifyRecord, readCertifyLog } from '../lib/eval/log';
+import { saveCheckpoint } from '../lib/io/checkpoint';
+import { buildModel } from '../lib/models';
+import { archOptionsOf } from '../lib/runner/common';
+import { CertifyRunOptions, parseImages, parseShard, runCertify } from '../lib/runner/certify';
+import { mergeLogs } from '../lib/runner/merge';
+
+const CONFIG = path.join(__dirname, '..', 'configs', 'mnist-splitz-sigma0.75.json');
+let dir: string;
+let run: string;
+const base: CertifyRunOptions = { images: 'first:6', n: 200, n0: 20, batch: 100, bound: 'both' };
+let reference: CertifyRecord[];
+
+const strip = (rs: CertifyRecord[]) => rs.map(({ time, ...rest }) => rest);
+
+beforeAll(async () => {
+  await initBackend();
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-runner-'));
+  run = path.join(dir, 'run');
+  const config = loadConfig(CONFIG, { scale: 'smoke' });
+  const model = buildModel(config.arch, archOptionsOf(config));
+  await saveCheckpoint(path.join(run, 'best'), model, { arch: config.arch, archOptions: archOptionsOf(config), epoch: 1, config, best: { epoch: 0 } });
+  model.dispose();
+  reference = (await runCertify(run, { ...base, out: path.join(dir, 'ref.tsv') })).records;
+});
+
+test('option parsing', () => {
+  expect(parseImages('every:20')).toEqual({ every: 20 });
+  expect(parseImages('every:20:3')).toEqual({ every: 20, offset: 3 });
+  expect(parseImages('first:7')).toEqual({ first: 7 });
+  expect(parseImages('list:4,1,9')).toEqual({ list: [4, 1, 9] });
+  expect(parseImages('5,6')).toEqual({ list: [5, 6] });
+  expect(() => parseImages('some')).toThrow(/not understood/);
+  expect(parseShard('1/3')).toEqual({ index: 1, count: 3 });
+  expect(() => parseShard('3/3')).toThrow(/0 <= i < N/);
+});
+
+test('the reference log: Cohen\'s columns first, both bounds from one sampling run, sidecar with settings', () => {
+  const log = readCertifyLog(path.join(dir, 'ref.tsv'));
+  expect(log.columns).toEqual(['idx', 'label', 'predict', 'radius', 'correct', 'time', 'pA_lower', 'radius_fR', 'lipschitz', 'gamma', 'bound', 'radius_paper', 'lipschitz_paper', 'gamma_paper']);
+  expect(reference.map((r) => r.idx)).toEqual([0, 1, 2, 3, 4, 5]);
+  for (const r of reference) {
+    expect(r.bound).toBe('sound');
+    if (r.predict === -1) continue;
+    // The same R_fR splits into the two radii: min(R_fR / L, gamma) for each bound's own (gamma, L).
+    expect(r.radius).toBeCloseTo(Math.min(r.radius_fR! / r.lipschitz!, r.gamma!), 10);
+    expect(r.radius_paper as number).toBeCloseTo(Math.min(r.radius_fR! / (r.lipschitz_paper as number), r.gamma_paper as number), 10);
+    // Power iteration estimates from below: the paper radius is never smaller than the sound one.
+    expect(r.lipschitz_paper as number).toBeLessThanOrEqual(r.lipschitz! * (1 + 1e-5));
+  }
+  const side = JSON.parse(fs.readFileSync(path.join(dir, 'ref.tsv.json'), 'utf8'));
+  expect(side.settings).toMatchObject({ n: 200, n0: 20, alpha: 0.001, bound: 'both', sigma: 0.75, seed: 0 });
+  expect(side.config.scale.name).toBe('smoke');
+  expect(side.runs).toHaveLength(1);
+});
+
+test('a certification killed mid-way (with a partial last line) and resumed gives the same records', async () => {
+  const out = path.join(dir, 'killed.tsv');
+  await expect(
+    runCertify(run, {
+      ...base,
+      out,
+      onRecord: (_r, done) => {
+        if (done === 3) throw new Error('simulated kill');
+      },
+    }),
+  ).rejects.toThrow('simulated kill');
+  fs.appendFileSync(out, '3\t5\t9\t0.1'); // a kill in the middle of a write
+  await expect(runCertify(run, { ...base, out })).rejects.toThrow(/--resume/);
+  await expect(runCertify(run, { ...base, out, n: 300, resume: true })).rejects.toThrow(/settings/);
+  const res = await runCertify(run, { ...base, out, resume: true });
+  expect(res.certified).toBe(3);
+  expect(strip(res.records)).toEqual(strip(reference));
+  expect(JSON.parse(fs.readFileSync(`${out}.json`, 'utf8')).runs.map((r: { resumed: boolean }) => r.resumed)).toEqual([false, true]);
+});
+
+test('--workers 2, and --shard 0/2 + --shard 1/2 + merge, give the same records as one worker', async () => {
+  const w = await runCertify(run, { ...base, out: path.join(dir, 'w2.tsv'), workers: 2 });
+  expect(strip(w.records)).toEqual(strip(reference));
+
+  const s0 = path.join(dir, 's0.tsv');
+  const s1 = path.join(dir, 's1.tsv');
+  await runCertify(run, { ...base, out: s0, shard: '0/2' });
+  await runCertify(run, { ...base, out: s1, shard: '1/2' });
+  expect(readCertifyLog(s0).records.map((r) => r.idx)).toEqual([0, 2, 4]);
+  const m = mergeLogs([s1, s0], path.join(dir, 'merged.tsv'));
+  expect(m.missing).toEqual([]);
+  expect(strip(readCertifyLog(m.out).records)).toEqual(strip(reference));
+
+  // Overlap: refused, naming the image and both files.
+  fs.copyFileSync(s0, path.join(dir, 's0copy.tsv'));
+  expect(() => mergeLogs([s0, path.join(dir, 's0copy.tsv')], path.join(dir, 'bad.tsv'))).toThrow(/idx 0 in .*s0\.tsv and .*s0copy\.tsv/);
+  // Gaps: shard 1 alone misses images 0, 2, 4 of the selection (known from its sidecar).
+  const g = mergeLogs([s1], path.join(dir, 'gappy.tsv'));
+  expect(g.missing).toEqual([0, 2, 4]);
+  expect(g.warnings[0]).toMatch(/idx 0, 2, 4/);
+}, 120000);
+
+describe('CLI errors are one line, no stack trace', () => {
+  async function cli(args: string[]): Promise<{ code: number | undefined; err: string }> {
+    const errs: string[] = [];
+    const spyE = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void errs.push(a.join(' ')));
+    const spyL = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const before = process.exitCode;
+    process.exitCode = undefined;
+    try {
+      await main(args);
+      return { code: process.exitCode as number | undefined, err: errs.join('\n') };
+    } finally {
+      process.exitCode = before;
+      spyE.mockRestore();
+      spyL.mockRestore();
+    }
+  }
+  function variant(name: string, edit: (c: Record<string, unknown>) => void): string {
+    const raw = JSON.parse(fs.readFileSync(CONFIG, 'utf8'));
+    raw.name = name;
+    edit(raw);
+    const f = path.join(dir, `${name}.json`);
+    fs.writeFileSync(f, JSON.stringify(raw));
+    return f;
+  }
+  const oneLine = (r: { code: number | undefined; err: string }) => {
+    expect(r.code).toBe(2);
+    expect(r.err.split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^splitz: /);
+    expect(r.err).not.toMatch(/\n\s+at /);
+  };
+
+  test('unknown config key', async () => {
+    const f = variant('typo', (c) => ((c as { sigmma?: number }).sigmma = 0.5));
+    const r = await cli(['train', f, '--scale', 'smoke', '--out', path.join(dir, 'typo-run'), '--no-progress']);
+    oneLine(r);
+    expect(r.err).toMatch(/unknown key 'sigmma'.*did you mean 'sigma'/);
+    expect(fs.existsSync(path.join(dir, 'typo-run'))).toBe(false);
+  });
+
+  test('missing checkpoint', async () => {
+    const f = variant('never-trained-xyz', () => undefined);
+    const r = await cli(['certify', f, '--scale', 'smoke', '--no-progress']);
+    oneLine(r);
+    expect(r.err).toMatch(/no checkpoint for never-trained-xyz.*splitz train/);
+    const r2 = await cli(['certify', CONFIG, '--scale', 'smoke', '--checkpoint', path.join(dir, 'nowhere'), '--no-progress']);
+    oneLine(r2);
+    expect(r2.err).toMatch(/no checkpoint at .*nowhere/);
+  });
+
+  test('checkpoint of the wrong architecture', async () => {
+    const config = loadConfig(CONFIG, { scale: 'smoke' });
+    const other = buildModel('lenet', { splitAfter: 0, theta: 1, seed: 0 });
+    const ck = path.join(dir, 'rs-model');
+    await saveCheckpoint(ck, other, { arch: 'lenet', archOptions: { splitAfter: 0, theta: 1, seed: 0 }, config: { ...config, split: 0 } });
+    other.dispose();
+    const r = await cli(['certify', CONFIG, '--scale', 'smoke', '--checkpoint', ck, '--no-progress']);
+    oneLine(r);
+    expect(r.err).toMatch(/differs from 'lenet'/);
+  });
+
+  test('bad options', async () => {
+    oneLine(await cli(['certify', run, '--shard', '2/2', '--no-progress']));
+    oneLine(await cli(['certify', run, '--bound', 'tight', '--no-progress']));
+    oneLine(await cli(['merge', path.join(dir, 'nope.tsv'), '--out', path.join(dir, 'x.tsv')]));
+  });
+});
