@@ -7,6 +7,9 @@ import { initBackend, formatBackendReport, BackendError } from './backend';
 import { registerDataCommands } from './data/command';
 import { registerAnalyzeCommand } from './commands/analyze';
 import { formatToy, runToy } from './commands/toy';
+import { registerTrainCommand } from './commands/train';
+import { registerCertifyCommand } from './commands/certify';
+import { registerMergeCommand } from './commands/merge';
 
 /** Errors a user can act on: printed as one message, no stack trace. */
 export class UserError extends Error {
@@ -42,6 +45,9 @@ export function buildProgram(): Command {
     });
 
   registerDataCommands(program);
+  registerTrainCommand(program);
+  registerCertifyCommand(program);
+  registerMergeCommand(program);
   return program;
 }
 
