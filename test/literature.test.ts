@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { AccuracyRow, LITERATURE_DIR, LITERATURE_FILES, LiteratureError, loadLiterature } from '../lib/report/literature';
+import { AccuracyRow, LITERATURE_DIR, LITERATURE_FILES, LiteratureError, findPaperNumbers, loadLiterature, splitzPaperTokens } from '../lib/report/literature';
 
 const PAPER = process.env.SPLITZ_PAPER_TXT ?? '/work/shared/paper/splitz-paper.txt';
 const havePaper = fs.existsSync(PAPER);
@@ -206,5 +206,29 @@ describe('literature CSVs', () => {
       expect(() => loadLiterature('VIII' as never)).toThrow(/unknown table 'VIII'/);
       expect(() => loadLiterature('I', { dir: path.join(tmp, 'nowhere') })).toThrow(/cannot read/);
     });
+  });
+});
+
+describe('paper numbers never feed our results', () => {
+  test('splitzPaperTokens holds the printed SPLITZ values', () => {
+    const t = splitzPaperTokens();
+    for (const v of ['80.2', '43.2', '62.3', '1.752', '0.680', '42.7', '29.3']) expect(t.has(v)).toBe(true);
+    expect(t.has('67.3')).toBe(false); // RS, a baseline
+  });
+
+  test('findPaperNumbers finds whole tokens only', () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-leak-'));
+    try {
+      fs.mkdirSync(path.join(tmp, 'a'));
+      fs.writeFileSync(path.join(tmp, 'a', 'bad.csv'), 'eps,acc\n1.0,43.2\n');
+      fs.writeFileSync(path.join(tmp, 'ok.tsv'), 'radius\n143.21\n0.432\n1.7520001\n');
+      expect(findPaperNumbers(tmp)).toEqual([{ file: path.join(tmp, 'a', 'bad.csv'), tokens: ['43.2'] }]);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  test('data/results holds no SPLITZ number of the paper', () => {
+    expect(findPaperNumbers(path.join(__dirname, '..', 'data', 'results'))).toEqual([]);
   });
 });

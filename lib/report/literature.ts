@@ -251,3 +251,39 @@ export function loadLiterature<T extends LiteratureTable>(table: T, options: { d
   cache.set(file, rows);
   return rows.map((r) => ({ ...r })) as unknown as LiteratureRows[T];
 }
+
+/**
+ * The SPLITZ numbers of the paper as printed (certified accuracies in % of
+ * Tables I, II, V-VII, ACRs of Table III, the Fig. 3 caption), as text
+ * tokens. A results file of ours that contains one of them as a whole token
+ * is suspect: our results must come from our runs (issue 6's check "grep the
+ * literature CSVs' SPLITZ values out of data/results").
+ */
+export function splitzPaperTokens(options: { dir?: string } = {}): Set<string> {
+  const out = new Set<string>();
+  for (const t of ['I', 'II', 'V', 'VI', 'VII'] as const) {
+    for (const r of loadLiterature(t, options)) if (r.method === 'SPLITZ' && r.certified_accuracy !== null) out.add(r.certified_accuracy.toFixed(1));
+  }
+  for (const r of loadLiterature('III', options)) if (r.method === 'SPLITZ') out.add(r.acr.toFixed(3));
+  for (const r of loadLiterature('fig', options)) if (r.method === 'SPLITZ') out.add(r.certified_accuracy.toFixed(1));
+  return out;
+}
+
+/** Files under `dir` (recursively) holding a SPLITZ number of the paper as a whole token, with the tokens found. */
+export function findPaperNumbers(dir: string, options: { dir?: string } = {}): Array<{ file: string; tokens: string[] }> {
+  const tokens = splitzPaperTokens(options);
+  const hits: Array<{ file: string; tokens: string[] }> = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(csv|tsv|json|jsonl|txt|md)$/.test(e.name)) {
+        // Whole tokens only: "40.5" matches "40.5" but not "140.52" or "0.405".
+        const found = new Set((fs.readFileSync(p, 'utf8').match(/-?\d+(?:\.\d+)?/g) ?? []).filter((s) => tokens.has(s)));
+        if (found.size) hits.push({ file: p, tokens: [...found].sort() });
+      }
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return hits;
+}
