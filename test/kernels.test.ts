@@ -5,7 +5,7 @@
  * Tolerance (float32): max |wasm - reference| <= 1e-4 * max(1, max |reference|).
  */
 import { initBackend, tf } from '../lib/backend';
-import { registerWasmTrainingKernels, SPLITZ_WASM_KERNELS, useWasmConv2DBackpropInput } from '../lib/kernels';
+import { registerWasmTrainingKernels, SPLITZ_WASM_KERNELS, useWasmConv2DBackpropFilter, useWasmConv2DBackpropInput } from '../lib/kernels';
 import seedrandom from 'seedrandom';
 
 type Shape4 = [number, number, number, number];
@@ -110,12 +110,17 @@ describe.each(CASES)('conv2d x=%j', (c) => {
 
   test(`stride ${c.stride}, pad ${JSON.stringify(c.pad)}: Conv2DBackpropFilter/Input match cpu and the float64 definition`, async () => {
     const def = convGradsByDefinition(x, c.x, w, c.f, dy, c.stride, c.pad);
-    const dWw = await runOn('wasm', 'Conv2DBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...conv, filterShape: c.f });
     const dWc = await runOn('cpu', 'Conv2DBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...conv, filterShape: c.f });
-    expect(dWw.shape).toEqual(c.f);
-    expectClose(dWw.data, dWc.data, 'dW wasm vs cpu');
-    expectClose(dWw.data, def.dW, 'dW wasm vs definition');
-    for (const impl of ['splitz', 'builtin'] as const) {
+    // Every dW formulation: the per-shape choice, the dilated conv, im2col + matmul.
+    for (const impl of ['splitz', 'conv', 'matmul'] as const) {
+      useWasmConv2DBackpropFilter(impl);
+      const dWw = await runOn('wasm', 'Conv2DBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...conv, filterShape: c.f });
+      expect(dWw.shape).toEqual(c.f);
+      expectClose(dWw.data, dWc.data, `dW (${impl}) wasm vs cpu`);
+      expectClose(dWw.data, def.dW, `dW (${impl}) wasm vs definition`);
+    }
+    useWasmConv2DBackpropFilter('splitz');
+    for (const impl of ['splitz', 'conv', 'matmul', 'builtin'] as const) {
       useWasmConv2DBackpropInput(impl);
       const dxw = await runOn('wasm', 'Conv2DBackpropInput', { dy: { data: dy, shape: dyShape }, filter: { data: w, shape: c.f } }, { ...conv, inputShape: c.x });
       expect(dxw.shape).toEqual(c.x);
@@ -253,4 +258,107 @@ test('unsupported layouts give a clear error', async () => {
   const dyd = tf.zeros([1, 1, 1, 2]);
   expect(() => tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xd, dy: dyd }, { strides: 1, pad: 'valid', dilations: 2, filterShape: [3, 3, 2, 1] } as unknown as tf.NamedAttrMap)).toThrow(/dilation/);
   tf.dispose([x, dy, xd, dyd]);
+});
+
+/** Run a kernel on wasm and on cpu with the same inputs (any dtype); return both. */
+async function bothBackends(kernel: string, inputs: Record<string, { data: ArrayLike<number>; shape: number[]; dtype?: tf.DataType }>, attrs: Record<string, unknown>) {
+  const out: { data: number[]; shape: number[]; dtype: string }[] = [];
+  for (const b of ['wasm', 'cpu']) {
+    await tf.setBackend(b);
+    const ts: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.data as number[], v.shape, v.dtype ?? 'float32');
+    const r = tf.engine().runKernel(kernel, ts as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+    out.push({ data: Array.from(await r.data()), shape: r.shape.slice(), dtype: r.dtype });
+    r.dispose();
+    Object.values(ts).forEach((t) => t.dispose());
+  }
+  await tf.setBackend('wasm');
+  return { wasm: out[0], cpu: out[1] };
+}
+
+test('Tile on wasm (block copies) equals cpu for float32, int32 and bool, every rank 1-4', async () => {
+  const rng = seedrandom('tile');
+  const cases: [number[], number[]][] = [[[3], [4]], [[2, 3], [1, 2]], [[2, 1, 3], [3, 4, 1]], [[1, 1, 1, 16], [3, 5, 4, 1]], [[2, 3, 1, 2], [2, 1, 3, 2]], [[2, 2], [1, 1]]];
+  for (const [shape, reps] of cases) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      const data = Array.from({ length: n }, () => (dtype === 'float32' ? rng() - 0.5 : dtype === 'int32' ? Math.floor(rng() * 100) : rng() < 0.5 ? 1 : 0));
+      const r = await bothBackends('Tile', { x: { data, shape, dtype } }, { reps });
+      expect(r.wasm.shape).toEqual(shape.map((d, i) => d * reps[i]));
+      expect(r.wasm.dtype).toBe(dtype);
+      expect(r.wasm.data).toEqual(r.cpu.data);
+    }
+  }
+});
+
+test('ClipByValue gradient on wasm: dy where min <= x <= max (bounds inclusive, as TensorFlow), equal to cpu', async () => {
+  const xs = [-1, 0, 0.25, 1, 1.5, -0, 0.999, 1.0000001, NaN];
+  const dy = xs.map((_, i) => i + 1);
+  const grads: number[][] = [];
+  for (const b of ['wasm', 'cpu']) {
+    await tf.setBackend(b);
+    const x = tf.tensor1d(xs);
+    const g = tf.grad((v: tf.Tensor) => tf.mul(tf.clipByValue(v, 0, 1), tf.tensor1d(dy)))(x);
+    grads.push(Array.from(await g.data()));
+    tf.dispose([x, g]);
+  }
+  await tf.setBackend('wasm');
+  // Independent fact: the derivative of clip(x, 0, 1) is 1 on [0, 1] (TF's convention at the ends), 0 outside.
+  const want = xs.map((v, i) => (v >= 0 && v <= 1 ? dy[i] : 0));
+  expect(grads[0]).toEqual(want);
+  expect(grads[1]).toEqual(want);
+  expect(tf.getGradient('ClipByValue')).toBeDefined();
+});
+
+test('Sum / Mean over leading axes on wasm (one pass, float64 accumulators) match cpu and float64 sums; other axes fall back', async () => {
+  const rng = seedrandom('sum');
+  const shape = [3, 4, 5, 6];
+  const data = randn(360, rng);
+  for (const kernel of ['Sum', 'Mean']) {
+    for (const axis of [[0], [0, 1], [0, 1, 2], [1, 0], [-4, -3, -2], [1], [3], [1, 2], [0, 1, 2, 3]]) {
+      for (const keepDims of [false, true]) {
+        const r = await bothBackends(kernel, { x: { data, shape } }, { axis, keepDims });
+        expect(r.wasm.shape).toEqual(r.cpu.shape);
+        expectClose(r.wasm.data, r.cpu.data, `${kernel} axis ${axis} keepDims ${keepDims}`);
+      }
+    }
+  }
+  // Against an explicit float64 per-channel sum over (N, H, W).
+  const r = await bothBackends('Sum', { x: { data, shape } }, { axis: [0, 1, 2], keepDims: false });
+  const want = new Float64Array(6);
+  for (let i = 0; i < 360; i++) want[i % 6] += data[i];
+  expectClose(r.wasm.data, Array.from(want), 'per-channel sum vs float64');
+});
+
+test('Identity on wasm shares the data (no copy) and survives disposal of its source', async () => {
+  await tf.setBackend('wasm');
+  const x = tf.tensor2d([[1, 2], [3, 4]]);
+  const y = tf.engine().runKernel('Identity', { x }) as tf.Tensor;
+  expect(y.dataId).toBe(x.dataId); // the same backend data, reference-counted
+  x.dispose();
+  expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+  y.dispose();
+  // tf.clone goes through Identity too, and a variable assigned from a clone keeps its value.
+  const v = tf.variable(tf.tensor1d([5, 6]));
+  const c = tf.clone(v);
+  v.assign(tf.tensor1d([7, 8]));
+  expect(Array.from(await c.data())).toEqual([5, 6]);
+  tf.dispose([v, c]);
+});
+
+test('Pow on wasm: exponents 2, 1, 0.5 (fast path) and 3, -1 (built-in) match cpu', async () => {
+  const base = [-2, -0.5, 0, 0.5, 1, 3, 1e-3];
+  for (const e of [2, 1, 0.5, 3, -1]) {
+    for (const dtype of ['float32', 'int32'] as const) {
+      // An int32 exponent reaches the kernel only from the gradient of x^2 (tf.pow upcasts otherwise).
+      if (dtype === 'int32' && e !== 2 && e !== 1) continue;
+      const r = await bothBackends('Pow', { a: { data: base, shape: [7] }, b: { data: [e], shape: [], dtype } }, {});
+      r.wasm.data.forEach((v, i) => {
+        const want = r.cpu.data[i];
+        if (Number.isNaN(want)) expect(v).toBeNaN();
+        else if (!Number.isFinite(want)) expect(v).toBe(want);
+        else expect(Math.abs(v - want)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want)));
+      });
+    }
+  }
 });

@@ -46,7 +46,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The wasm kernels this module composes (and the built-in one it replaces) must be registered first.
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
-import { WasmHeapBackend, clipByValueGradKernel, col2im, im2col, leadingAxesReduce, tileKernel } from './heap';
+import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, powFast, tileKernel } from './heap';
 
 type Info = tf.TensorInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -624,6 +624,8 @@ export const SPLITZ_WASM_KERNELS: readonly string[] = [
   tf.MaxPoolGrad,
   tf.AvgPoolGrad,
   tf.Tile,
+  tf.Identity,
+  tf.Pow,
   tf.Sum,
   tf.Mean,
   CLIP_GRAD_KERNEL,
@@ -644,6 +646,8 @@ export function registerWasmTrainingKernels(): void {
   register(tf._FusedMatMul, matMulWithoutTransposes(tf._FusedMatMul));
   register(tf.MaxPoolGrad, maxPoolGrad);
   register(tf.Tile, tileKernel);
+  register(tf.Identity, identityKernel as (args: KernelArgs) => Info);
+  register(tf.Pow, (args) => powFast(args) ?? (builtin.get(tf.Pow)!.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info));
   register(tf.Sum, reduceLeading(tf.Sum, false));
   register(tf.Mean, reduceLeading(tf.Mean, true));
   registerClipGradKernel();
