@@ -18,6 +18,7 @@ import { Pool, createPool } from '../lib/parallel/pool';
 import { Timing, median, timeRunner, warmUp } from './measure';
 import { PeerResult, findPeerScript, findTorchPython, runPeer } from './peer';
 import { Runner, WORKLOADS, Workload } from './workloads';
+import { Roofline, rooflineTf, rooflineTorch } from './roofline';
 
 interface Row {
   workload: string;
@@ -162,6 +163,14 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Bounds: one-thread matmul / conv GFLOP/s and normals/s on both sides, same run.
+  const roofline: { side: string; threads: number; load: number; r: Roofline }[] = [];
+  for (const backend of backends) {
+    await tf.setBackend(backend);
+    roofline.push({ side: backend, threads: 1, load: load1(), r: rooflineTf(Math.min(seconds, 2)) });
+  }
+  if (peer) roofline.push({ side: 'torch', threads: 1, load: load1(), r: rooflineTorch(peer.python, 1, Math.min(seconds, 2)) });
+  for (const x of roofline) log(`  bound: ${x.side} ${x.threads} thread: matmul ${x.r.matmul_gflops.toFixed(1)} GFLOP/s, LeNet conv2 ${x.r.conv_gflops.toFixed(1)} GFLOP/s, ${(x.r.normals_per_s / 1e6).toFixed(1)} M normals/s (load ${x.load})`);
   for (const c of configs) c.runner?.dispose();
   for (const p of pools.values()) await p.close();
 
@@ -216,6 +225,7 @@ async function main(): Promise<void> {
     results: rows,
     torch,
     ratios,
+    bounds: roofline,
     goals: goals.map((g) => ({ ...g, met: g.value === undefined ? null : g.kind === 'min' ? g.value >= g.target : g.value <= g.target })),
   };
   if (o.json) {
@@ -233,6 +243,10 @@ async function main(): Promise<void> {
     console.log('\nratio splitz / torch (same run):');
     for (const r of ratios) console.log(`  ${r.workload} ${r.backend} x${r.workers} / torch ${r.torch_threads} thread(s): ${r.ratio.toFixed(2)}`);
   }
+  if (roofline.length) {
+    console.log('\nbounds (1 thread):');
+    for (const x of roofline) console.log(`  ${x.side.padEnd(6)} matmul ${x.r.matmul_gflops.toFixed(1).padStart(6)} GFLOP/s   LeNet conv2 fwd ${x.r.conv_gflops.toFixed(1).padStart(6)} GFLOP/s   noise ${(x.r.normals_per_s / 1e6).toFixed(1).padStart(6)} M normals/s`);
+  }
   console.log('\ngoals (issue 5):');
   for (const g of report.goals) {
     console.log(`  ${g.met === null ? '  ?' : g.met ? ' ok' : 'NOT'}  ${g.text}: ${g.value === undefined ? 'not measured' : g.value.toFixed(2)} (goal ${g.kind === 'min' ? '>=' : '<='} ${g.target})`);
@@ -247,11 +261,17 @@ function fail(msg: string): never {
 async function profileOne(w: Workload, backend: BackendName, log: (s: string) => void): Promise<void> {
   const r = await w.make();
   await warmUp(r);
+  // CPU time of this process too: on a loaded machine wall time mostly measures the load.
+  const c0 = process.cpuUsage();
   const t0 = Date.now();
+  await r.step();
+  const c1 = process.cpuUsage(c0);
+  const plainWall = Date.now() - t0;
+  const t1 = Date.now();
   const info = await tf.profile(async () => {
     await r.step();
   });
-  const wall = Date.now() - t0;
+  const wall = Date.now() - t1;
   const byName = new Map<string, { ms: number; n: number }>();
   for (const k of info.kernels) {
     const e = byName.get(k.name) ?? { ms: 0, n: 0 };
@@ -260,7 +280,7 @@ async function profileOne(w: Workload, backend: BackendName, log: (s: string) =>
     byName.set(k.name, e);
   }
   const total = [...byName.values()].reduce((a, e) => a + e.ms, 0);
-  log(`\n${w.name} on ${backend}: one step of ${r.batch} samples, ${wall} ms wall (profiled), kernels ${total.toFixed(0)} ms, ${info.newTensors} new tensors`);
+  log(`\n${w.name} on ${backend}: one step of ${r.batch} samples: ${plainWall} ms wall, ${((c1.user + c1.system) / 1000).toFixed(0)} ms CPU (load ${load1()}); profiled step ${wall} ms wall, kernel sum ${total.toFixed(0)} ms (nested ops counted twice), ${info.newTensors} new tensors`);
   for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15)) log(`  ${name.padEnd(28)} ${e.ms.toFixed(1).padStart(8)} ms  x${e.n}`);
   r.dispose();
 }
