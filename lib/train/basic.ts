@@ -48,8 +48,14 @@ export interface BasicTrainOptions {
   steps: number;
   batchSize?: number;
   learningRate?: number;
-  /** Seed of the batch order. */
+  /** Seed of the batch order (and of the noise). */
   seed?: number;
+  /**
+   * Gaussian noise augmentation: train on x + noise * N(0, I) (raw pixels,
+   * not clipped), as Cohen et al. train base classifiers for randomized
+   * smoothing at that sigma. Default 0 (clean training).
+   */
+  noise?: number;
   /** Called after every step with its loss. */
   onStep?: (step: number, loss: number) => void;
 }
@@ -65,7 +71,11 @@ export function trainBasic(model: tfl.LayersModel, data: ImageDataset, options: 
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > data.n) {
     throw new Error(`trainBasic: batchSize must be an integer in 1..${data.n} (the dataset size), got ${options.batchSize}`);
   }
+  const noise = options.noise ?? 0;
+  if (!(noise >= 0 && Number.isFinite(noise))) throw new Error(`trainBasic: noise (the sigma of Gaussian augmentation) must be a finite number >= 0, got ${options.noise}`);
   const rng = seedrandom(String(options.seed ?? 0));
+  // An independent seed per step for the noise, derived from the batch-order seed.
+  const noiseSeed = (step: number) => ((options.seed ?? 0) * 1000003 + step * 7919 + 17) % 2147483647;
   const order = Int32Array.from({ length: data.n }, (_, i) => i);
   let pos = data.n; // forces a shuffle before the first batch
   const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
@@ -76,7 +86,11 @@ export function trainBasic(model: tfl.LayersModel, data: ImageDataset, options: 
         shuffleInPlace(order, rng);
         pos = 0;
       }
-      const { images, labels } = batchTensors(data, order.subarray(pos, pos + batchSize));
+      const clean = batchTensors(data, order.subarray(pos, pos + batchSize));
+      const labels = clean.labels;
+      const images =
+        noise > 0 ? tf.tidy(() => tf.add(clean.images, tf.mul(tf.randomNormal(clean.images.shape, 0, 1, 'float32', noiseSeed(step)), noise)) as tf.Tensor4D) : clean.images;
+      if (images !== clean.images) clean.images.dispose();
       pos += batchSize;
       try {
         const loss = crossEntropyStep(model, optimizer, images, labels);
