@@ -93,6 +93,11 @@ export async function runTrainCommand(configPath: string, opts: TrainCommandOpti
           acc: fmt(r.acc, 3),
           L: fmt(r.meanL, 3),
         });
+        // Without a bar (nohup, pipes): a line every tenth of the epoch, so a log file shows progress.
+        if (!bar && (step % Math.max(1, Math.ceil(steps / 10)) === 0 || step === steps)) {
+          const secs = (Date.now() - t0) / 1000;
+          print(`  epoch ${epoch + 1} step ${step}/${steps}: ${((step * config.train.batch_size) / secs).toFixed(0)} img/s, ETA ${((secs / step) * (steps - step)).toFixed(0)} s | loss ${fmt(r.loss)} ce ${fmt(r.ce)} lip ${fmt(r.lip)} acc ${fmt(r.acc, 3)} L ${fmt(r.meanL, 3)}`);
+        }
         user.onStep?.(epoch, step, steps, r);
       },
       onEpochEnd: (rec) => {

@@ -110,7 +110,9 @@ export async function resolveTarget(target: string, scale?: string, checkpoint?:
   } else {
     config = loadConfig(p, { scale });
     if (checkpoint) {
-      ckDir = path.resolve(checkpoint);
+      // A run directory stands for its best (else last) checkpoint.
+      const c = path.resolve(checkpoint);
+      ckDir = checkpointExists(c) ? c : (runCheckpointDir(c)?.dir ?? c);
     } else {
       const runDir = path.resolve(defaultRunDir(config));
       const run = runCheckpointDir(runDir);
