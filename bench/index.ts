@@ -209,13 +209,15 @@ async function main(): Promise<void> {
   const ratio = (name: string, workers: number, th: number, backend: BackendName = 'wasm') =>
     ratios.find((x) => x.workload === name && x.workers === workers && x.torch_threads === th && x.backend === backend)?.ratio;
   const rate = (name: string, workers: number, backend: BackendName = 'wasm') => rows.find((x) => x.workload === name && x.workers === workers && x.backend === backend)?.samples_per_s;
-  const splitzCost = rate('lenet_train_b256', 1) && rate('splitz_lenet_train_b256', 1) ? rate('lenet_train_b256', 1)! / rate('splitz_lenet_train_b256', 1)! : undefined;
+  // The trainer's step (lib/train/splitz.ts) when measured, else the hand-written eq. 17 step.
+  const splitzName = rate('splitz_trainer_lenet_b256', 1) ? 'splitz_trainer_lenet_b256' : 'splitz_lenet_train_b256';
+  const splitzCost = rate('lenet_train_b256', 1) && rate(splitzName, 1) ? rate('lenet_train_b256', 1)! / rate(splitzName, 1)! : undefined;
   const goals: Goal[] = [
     { text: 'lenet_train_b256, wasm, 1 worker / torch 1 thread', value: ratio('lenet_train_b256', 1, 1), target: 0.75, kind: 'min' },
     { text: `lenet_fR_noise_samples_b1000, wasm, ${maxK} workers / torch ${maxK} threads`, value: ratio('lenet_fR_noise_samples_b1000', maxK, maxK), target: 1.5, kind: 'min' },
     { text: 'resnet20_train_b128, wasm, 1 worker / torch 1 thread', value: ratio('resnet20_train_b128', 1, 1), target: 0.5, kind: 'min' },
     { text: `resnet20_noise_samples_b500, wasm, ${maxK} workers / torch ${maxK} threads`, value: ratio('resnet20_noise_samples_b500', maxK, maxK), target: 1.0, kind: 'min' },
-    { text: 'SPLITZ step cost / plain noisy step (time per sample, wasm, 1 worker)', value: splitzCost, target: 2.0, kind: 'max' },
+    { text: `SPLITZ step cost (${splitzName}) / plain noisy step lenet_train_b256 (time per sample, wasm, 1 worker)`, value: splitzCost, target: 2.0, kind: 'max' },
   ];
 
   const report = {

@@ -4,7 +4,11 @@
  * certification-sized sampling run of 200 images (n0 = 100 selection + n
  * estimation samples each, seeded per image), printed every so often.
  *
- *   npx ts-node --transpile-only bench/leak.ts [--steps 2000] [--batch 64] [--images 200] [--n 1000]
+ *   node --expose-gc -r ts-node/register/transpile-only bench/leak.ts [--steps 2000] [--batch 64] [--images 200] [--n 1000]
+ *
+ * With --expose-gc a full garbage collection runs before each report line, so
+ * RSS shows retained memory, not V8's lazily collected garbage (without it RSS
+ * creeps up by ~5 MB per 100 steps until V8 decides to collect).
  */
 import { initBackend, tf } from '../lib/backend';
 import { lenet } from '../lib/models/lenet';
@@ -29,10 +33,18 @@ async function main(): Promise<void> {
   const images = arg('images', 200);
   const n = arg('n', 1000);
   console.log(`leak check on ${report.chosen}: ${steps} training steps at batch ${B}, then ${images} images x (100 + ${n}) samples`);
+  const gc = (globalThis as { gc?: () => void }).gc;
   const line = (what: string) => {
+    gc?.();
     const m = tf.memory();
-    console.log(`${what.padEnd(22)} numTensors ${String(m.numTensors).padStart(5)}  backend ${mb(m.numBytes).padStart(7)} MB  rss ${mb(process.memoryUsage().rss).padStart(7)} MB`);
+    const p = process.memoryUsage();
+    const heap = (tf.backend() as unknown as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+    console.log(
+      `${what.padEnd(22)} numTensors ${String(m.numTensors).padStart(5)}  backend ${mb(m.numBytes).padStart(7)} MB  rss ${mb(p.rss).padStart(7)} MB  js heap ${mb(p.heapUsed).padStart(6)} MB` +
+        (heap ? `  wasm memory ${mb(heap).padStart(6)} MB` : ''),
+    );
   };
+  if (!gc) console.log('(run node with --expose-gc for RSS after a full collection)');
   const split = splitModel(lenet({ splitAfter: 1, seed: 0 }), 1);
   const x = tf.randomUniform([B, 28, 28, 1], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.cast(tf.floor(tf.randomUniform([B], 0, 10, 'float32', 2)), 'int32'), 10);

@@ -18,6 +18,8 @@ import { trainableVariables } from '../lib/train/basic';
 import { sampleCounts, toSplitPoint } from '../lib/smoothing/sample';
 import { localLipschitz, localLipschitzTensor } from '../lib/lipschitz/local';
 import { randomNormalTensor } from '../lib/kernels/random';
+import { WarmStartStore, affineInputShapes, splitzStep, trainNet, trainingNoise } from '../lib/train/splitz';
+import { SplitzOptimizer } from '../lib/train/optim';
 
 export interface Runner {
   /** Samples per step. */
@@ -172,6 +174,35 @@ export const WORKLOADS: Workload[] = [
     parallel: false,
     describe: `SPLITZ training step (eq. 17): (1-lambda) CE + lambda mean max(theta_lip, L_paper(x, gamma_train)), lambda ${SPLITZ_STEP.lambda}, theta_lip ${SPLITZ_STEP.thetaLip}, gamma_train ${SPLITZ_STEP.gammaTrain}, ${SPLITZ_STEP.iterations} warm-started power iterations; otherwise as lenet_train_b256`,
     make: () => lenetTrain(true),
+  },
+  {
+    name: 'splitz_trainer_lenet_b256',
+    parallel: false,
+    describe: `lib/train/splitz.ts splitzStep (eq. 17, Q = 1, Adam 1e-3, per-sample warm-start store, trainingNoise, loss parts read back), lambda ${SPLITZ_STEP.lambda}, theta_lip ${SPLITZ_STEP.thetaLip}, gamma_train ${SPLITZ_STEP.gammaTrain}, ${SPLITZ_STEP.iterations} power iterations, batch 256`,
+    make: () => {
+      const B = 256;
+      const net = trainNet(lenet({ splitAfter: 1, theta: 1, seed: 0 }), 1);
+      const x = uniform([B, 28, 28, 1], 1) as tf.Tensor4D;
+      const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([B], 0, 10, 'float32', 2)), 'int32')) as tf.Tensor1D;
+      const opt = new SplitzOptimizer(trainableVariables(net.split.model), { kind: 'adam', lr: 1e-3, weightDecay: 0 });
+      const positions = Int32Array.from({ length: B }, (_, i) => i);
+      const warm = new WarmStartStore(affineInputShapes(net.split), B, 0);
+      const D = net.splitShape.reduce((a, b) => a * b, 1);
+      let step = 0;
+      const { lambda, thetaLip, gammaTrain, iterations } = SPLITZ_STEP;
+      return {
+        batch: B,
+        step() {
+          const noise = trainingNoise(0, 0, step++, 1, B, D, 0.75);
+          splitzStep(net, opt, { x, y, positions, indices: positions }, noise, { lambda, thetaLip, gammaTrain, powerIterations: iterations, Q: 1 }, warm);
+        },
+        dispose() {
+          tf.dispose([x, y]);
+          opt.dispose();
+          disposeModel(net.split.model);
+        },
+      };
+    },
   },
   {
     name: 'lenet_sound_lipschitz',
