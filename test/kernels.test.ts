@@ -310,7 +310,7 @@ test('ClipByValue gradient on wasm: dy where min <= x <= max (bounds inclusive, 
   expect(tf.getGradient('ClipByValue')).toBeDefined();
 });
 
-test('Sum / Mean over leading axes on wasm (one pass, float64 accumulators) match cpu and float64 sums; other axes fall back', async () => {
+test('Sum / Mean over leading axes on wasm (one matrix product) match cpu and float64 sums; other axes fall back', async () => {
   const rng = seedrandom('sum');
   const shape = [3, 4, 5, 6];
   const data = randn(360, rng);
