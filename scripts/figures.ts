@@ -6,9 +6,12 @@
  *   data/literature/*.csv            the paper's numbers (lib/report/literature.ts)
  *   data/results/**, runs/**         certification logs (certify-n<n>.tsv + .tsv.json sidecar,
  *                                    train-log.jsonl beside them or beside the checkpoint)
- *   data/results/lipschitz/global_layers.csv    figure (1a|5), net, layer, kind, lipschitz
- *   data/results/lipschitz/local_images.csv     figure (1b|6a), net, gamma, image, layer, bound
- *   data/results/lipschitz/local_testset.csv    figure (1c|6b), net, gamma, image, layer, bound
+ *   data/results/lipschitz/global_layers.csv    figure (1a|5), net, layer, kind, lipschitz[, note]
+ *   data/results/lipschitz/local_images.csv     figure (1b|6a), net, gamma, image, layer, bound[, note]
+ *   data/results/lipschitz/local_testset.csv    figure (1c|6b), net, gamma, image, layer, bound[, note]
+ *                                    (each file: the first of <root>/lipschitz/, <root>/quick/lipschitz/
+ *                                    over the result roots in order; runs/quick/lipschitz is notebook 05's
+ *                                    quick mode; `note` says how the nets were obtained and is the subtitle)
  * Writes
  *   tables/<name>.csv, tables/captions.md
  *   figures/<name>.svg, .png, .vl.json (lib/report/render.ts)
@@ -126,19 +129,28 @@ async function main(): Promise<void> {
     if (!curves.some((c) => c.bound === 'global')) skipped.push("fig4b: no global-bound curve (needs a 'radius_global' column in a certification log); drawn with the local bounds only");
   } else skipped.push('fig4b_mnist_bounds_theta_lip: no MNIST SPLITZ sigma 0.75 run (configs/mnist-splitz-sigma0.75*.json)');
 
-  // ---- Lipschitz figures from stored per-layer results
-  const lipDir = path.join(roots.includes('data/results') ? 'data/results' : roots[0], 'lipschitz');
-  const global = readCsvIf(path.join(lipDir, 'global_layers.csv'));
+  // ---- Lipschitz figures from stored per-layer results (data/results first, then the notebooks' quick results)
+  const lipCandidates = roots.flatMap((r) => [path.join(r, 'lipschitz'), path.join(r, 'quick', 'lipschitz')]);
+  const lipFile = (name: string) => lipCandidates.map((d) => path.join(d, name)).find((f) => fs.existsSync(f)) ?? path.join(lipCandidates[0], name);
+  const notesOf = (rows: Record<string, string | number | null>[]) => {
+    const notes = [...new Set(rows.map((r) => (r.note === null || r.note === undefined ? '' : String(r.note))).filter((n) => n))];
+    return notes.length ? notes : undefined;
+  };
+  const globalFile = lipFile('global_layers.csv');
+  const global = readCsvIf(globalFile);
   for (const fig of ['1a', '5'] as const) {
     const rows = (global ?? []).filter((r) => String(r.figure) === fig);
     if (!rows.length) {
-      skipped.push(`fig${fig}_global_lipschitz: no rows with figure=${fig} in ${rel(path.join(lipDir, 'global_layers.csv'))}`);
+      skipped.push(`fig${fig}_global_lipschitz: no rows with figure=${fig} in ${rel(globalFile)}`);
       continue;
     }
-    await save(`fig${fig}_global_lipschitz`, figGlobalLipschitz(rows.map((r) => ({ net: String(r.net), layer: Number(r.layer), kind: r.kind === null ? undefined : String(r.kind), lipschitz: Number(r.lipschitz) })), { figure: fig, subtitle: 'ours: architectures trained here (pretrained ImageNet weights cannot be downloaded on this machine)' }));
+    const subtitle = notesOf(rows) ?? 'ours: architectures trained here (pretrained ImageNet weights cannot be downloaded on this machine)';
+    await save(`fig${fig}_global_lipschitz`, figGlobalLipschitz(rows.map((r) => ({ net: String(r.net), layer: Number(r.layer), kind: r.kind === null ? undefined : String(r.kind), lipschitz: Number(r.lipschitz) })), { figure: fig, subtitle }));
   }
-  const perImage = readCsvIf(path.join(lipDir, 'local_images.csv'));
-  const testset = readCsvIf(path.join(lipDir, 'local_testset.csv'));
+  const perImageFile = lipFile('local_images.csv');
+  const testsetFile = lipFile('local_testset.csv');
+  const perImage = readCsvIf(perImageFile);
+  const testset = readCsvIf(testsetFile);
   for (const [fig, dist] of [
     ['1b', false],
     ['6a', false],
@@ -146,18 +158,18 @@ async function main(): Promise<void> {
     ['6b', true],
   ] as const) {
     const src = dist ? testset : perImage;
-    const file = dist ? 'local_testset.csv' : 'local_images.csv';
+    const file = dist ? testsetFile : perImageFile;
     const rows = (src ?? []).filter((r) => String(r.figure) === fig);
     const name = `fig${fig}_local_${dist ? 'bound_distribution' : 'bounds_images'}`;
     if (!rows.length) {
-      skipped.push(`${name}: no rows with figure=${fig} in ${rel(path.join(lipDir, file))}`);
+      skipped.push(`${name}: no rows with figure=${fig} in ${rel(file)}`);
       continue;
     }
     const net = String(rows[0].net);
     const gamma = Number(rows[0].gamma);
     const spec = dist
-      ? figLocalBoundDistribution(rows.map((r) => ({ layer: Number(r.layer), bound: Number(r.bound) })), { figure: fig as '1c' | '6b', net, gamma })
-      : figLocalBoundsImages(rows.map((r) => ({ image: String(r.image), layer: Number(r.layer), bound: Number(r.bound) })), { figure: fig as '1b' | '6a', net, gamma });
+      ? figLocalBoundDistribution(rows.map((r) => ({ layer: Number(r.layer), bound: Number(r.bound) })), { figure: fig as '1c' | '6b', net, gamma, subtitle: notesOf(rows) })
+      : figLocalBoundsImages(rows.map((r) => ({ image: String(r.image), layer: Number(r.layer), bound: Number(r.bound) })), { figure: fig as '1b' | '6a', net, gamma, subtitle: notesOf(rows) });
     await save(name, spec);
   }
 

@@ -5,3 +5,4 @@ export * from './charts';
 export * from './literature';
 export * from './tables';
 export * from './figures';
+export * from './quick';

@@ -50,6 +50,7 @@ export interface RunSummary {
   scale: string;
   scaleNote: string;
   dataset: Dataset;
+  /** Architecture name of the config, with " width W" appended when a width multiplier is set (e.g. "resnet20 width 0.5"). */
   arch: string | null;
   /** 'RS' when split = 0, else 'SPLITZ'. */
   method: 'RS' | 'SPLITZ';
@@ -79,6 +80,9 @@ export interface RunSummary {
   curve: AccuracyCurve;
   /** Other radius columns of the log, e.g. radius_paper (the paper's power-iteration bound next to the sound one). */
   otherRadii: Record<string, RadiusSummary>;
+  /** Optimizer steps and training images of the run (train-log.jsonl); null when the log does not say. */
+  trainSteps: number | null;
+  trainImages: number | null;
   /** Mean wall seconds per training epoch (main phase), from train-log.jsonl; null without it. */
   trainSecondsPerEpoch: number | null;
   /** Mean of the log's time column (seconds per certified image, per worker). */
@@ -111,6 +115,7 @@ interface ResolvedConfigLike {
   name?: string;
   dataset?: string;
   arch?: string;
+  arch_options?: { width?: number };
   split?: number;
   sigma?: number;
   train?: { epochs?: number; theta_lip?: number; gamma_train?: number };
@@ -173,6 +178,12 @@ function ordinal(k: number): string {
 
 const DATASET_NAME: Record<Dataset, string> = { mnist: 'MNIST', cifar10: 'CIFAR-10' };
 const ARCH_NAME: Record<string, string> = { lenet: 'LeNet', resnet20: 'ResNet-20', resnet32: 'ResNet-32', resnet56: 'ResNet-56', resnet110: 'ResNet-110' };
+
+/** 'ResNet-20', or 'ResNet-20 (width x0.5)' for RunSummary.arch 'resnet20 width 0.5'. */
+function archName(arch: string): string {
+  const [base, , width] = arch.split(' ');
+  return `${ARCH_NAME[base] ?? base}${width ? ` (width x${width})` : ''}`;
+}
 
 /** The certification logs (not shards) in a directory, most records first. */
 function certifyLogsIn(dir: string): string[] {
@@ -239,14 +250,26 @@ export function summarizeRun(target: string, options: { radii?: readonly number[
   const main = summarize('radius');
   const otherRadii: Record<string, RadiusSummary> = {};
   for (const c of log.columns) if (/^radius_/.test(c) && c !== 'radius_fR') otherRadii[c.slice('radius_'.length)] = summarize(c);
+  // The global bound of f_L (Fig. 4b): with a constant L the Theorem 1 radius is R_fR / L (max over gamma of
+  // min(R_fR / L, gamma)). Its L is written beside the log by whoever computed it (notebook 08: GLOBAL_BOUND_FILE).
+  const globalFile = path.join(path.dirname(logFile), GLOBAL_BOUND_FILE);
+  if (split > 0 && !otherRadii.global && fs.existsSync(globalFile) && log.columns.includes('radius_fR')) {
+    const g = readJson(globalFile) as { L?: number };
+    if (!(typeof g.L === 'number' && g.L > 0)) throw new RunSummaryError(`${globalFile}: 'L' must be a number > 0 (the global Lipschitz bound of f_L)`);
+    const rs = records.map((r: CertifyRecord) => ({ radius: r.correct ? Number(r.radius_fR) / (g.L as number) : 0, correct: r.correct }));
+    otherRadii.global = { certifiedAccuracy: certifiedAccuracy(rs, radii), acr: averageCertifiedRadius(rs), curve: accuracyVsRadius(rs) };
+  }
 
   const epochs = lines.filter((l) => l.type === 'epoch');
+  const stepCounts = epochs.map((l) => Number(l.total_steps)).filter(Number.isFinite);
   const mainEpochs = epochs.filter((l) => l.phase !== 'extension');
   const secs = (mainEpochs.length ? mainEpochs : epochs).map((l) => Number(l.seconds)).filter(Number.isFinite);
   const boundCol = records.find((r) => typeof r.bound === 'string')?.bound as string | undefined;
   const lastRun = side.runs?.[side.runs.length - 1];
   const selection = describeSelection(side.images?.selection ?? resolved?.certify?.images);
-  const arch = resolved?.arch ?? null;
+  const width = resolved?.arch_options?.width;
+  // A width multiplier changes the network: say so wherever the architecture is named.
+  const arch = resolved?.arch ? `${resolved.arch}${width !== undefined && width !== 1 ? ` width ${width}` : ''}` : null;
 
   return {
     config: name,
@@ -268,13 +291,15 @@ export function summarizeRun(target: string, options: { radii?: readonly number[
     n: need(st.n, 'n'),
     n0: need(st.n0, 'n0'),
     alpha: need(st.alpha, 'alpha'),
-    datasetVariant: `${DATASET_NAME[dataset]} test set (${selection === 'all' ? 'all images' : `${selection} image`}), ${arch ? ARCH_NAME[arch] ?? arch : 'architecture unknown'}`,
+    datasetVariant: `${DATASET_NAME[dataset]} test set (${selection === 'all' ? 'all images' : `${selection} image`}), ${arch ? archName(arch) : 'architecture unknown'}`,
     abstain: records.filter((r) => r.predict === -1).length,
     radii,
     certifiedAccuracy: main.certifiedAccuracy,
     acr: main.acr,
     curve: main.curve,
     otherRadii,
+    trainSteps: stepCounts.length ? Math.max(...stepCounts) : null,
+    trainImages: typeof runLine?.train_images === 'number' ? runLine.train_images : null,
     trainSecondsPerEpoch: secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : null,
     certifySecondsPerImage: records.reduce((a, r) => a + r.time, 0) / records.length,
     backend: lastRun?.backend ?? (runLine?.backend as string | undefined) ?? null,
@@ -299,8 +324,11 @@ export function findCertifyLogs(roots: readonly string[]): string[] {
   return out;
 }
 
-/** Scales from most to least trustworthy: a table uses the first one a config was run at. */
-export const SCALE_PREFERENCE = ['paper', 'reduced', 'smoke'];
+/** Scales from most to least trustworthy: a table uses the first one a config was run at ('quick': the notebooks' own tiny runs). */
+export const SCALE_PREFERENCE = ['paper', 'reduced', 'quick', 'smoke'];
+
+/** File beside a certification log holding {L, mode, ...}: the global Lipschitz bound of f_L of that run's checkpoint. */
+export const GLOBAL_BOUND_FILE = 'global-lipschitz.json';
 
 /**
  * One summary per config: the most trustworthy scale (SCALE_PREFERENCE, then
@@ -363,9 +391,15 @@ function fmtInt(v: number): string {
   return v.toLocaleString('en-US');
 }
 
+/** " (160 steps on 10,240 images)" when the training log records them. */
+function stepsText(r: RunSummary): string {
+  if (r.trainSteps === null) return '';
+  return ` (${fmtInt(r.trainSteps)} steps${r.trainImages !== null ? ` on ${fmtInt(r.trainImages)} training images` : ''})`;
+}
+
 /** One sentence per run: scale, epochs, images, n, bound, backend. */
 export function describeRun(r: RunSummary): string {
-  const epochs = r.epochsTrained !== null ? `${r.epochsTrained} epoch${r.epochsTrained === 1 ? '' : 's'} trained${r.epochsPlanned !== null && r.epochsPlanned !== r.epochsTrained ? ` (${r.epochsPlanned} planned)` : ''}` : 'epochs unknown (no training log)';
+  const epochs = r.epochsTrained !== null ? `${r.epochsTrained} epoch${r.epochsTrained === 1 ? '' : 's'}${stepsText(r)} trained${r.epochsPlanned !== null && r.epochsPlanned !== r.epochsTrained ? ` (${r.epochsPlanned} planned)` : ''}` : 'epochs unknown (no training log)';
   return `${r.config} at scale '${r.scale}': ${r.datasetVariant}, sigma = ${r.sigma}, ${epochs}, ${fmtInt(r.images)} test images certified, n = ${fmtInt(r.n)}, n0 = ${r.n0}, alpha = ${r.alpha}, ${r.bound} bound${r.backend ? `, ${r.backend} backend` : ''}`;
 }
 
@@ -385,8 +419,8 @@ export function scaleSubtitle(runs: readonly RunSummary[]): string {
   if (!runs.length) return 'no runs of ours yet: the paper\u2019s numbers only';
   const groups = new Map<string, number>();
   for (const r of runs) {
-    const epochs = r.epochsTrained !== null ? `${r.epochsTrained} epoch${r.epochsTrained === 1 ? '' : 's'}` : 'epochs unknown';
-    const key = `scale '${r.scale}': ${r.arch ? ARCH_NAME[r.arch] ?? r.arch : '?'}, ${epochs}, ${fmtInt(r.images)} test images (${r.imageSelection}), n = ${fmtInt(r.n)}`;
+    const epochs = r.epochsTrained !== null ? `${r.epochsTrained} epoch${r.epochsTrained === 1 ? '' : 's'}${stepsText(r)}` : 'epochs unknown';
+    const key = `scale '${r.scale}': ${r.arch ? archName(r.arch) : '?'}, ${epochs}, ${fmtInt(r.images)} test images (${r.imageSelection}), n = ${fmtInt(r.n)}`;
     groups.set(key, (groups.get(key) ?? 0) + 1);
   }
   return `ours, ${[...groups].map(([k, c]) => `${k}${c > 1 ? ` (${c} runs)` : ''}`).join('; ')}`;
@@ -528,7 +562,7 @@ export function tableIV(runs: readonly RunSummary[], lit: readonly TimeRow[] = l
     const r = cands.find((c) => c.dataset === 'mnist' && Math.abs(c.sigma - 0.75) < EPS_TOL) ?? [...cands].sort((a, b) => a.sigma - b.sigma)[0];
     if (r) used.push(r);
     const hw = r ? `${r.backend ?? 'backend not recorded'} backend; ${r.machine ?? 'machine not recorded in the logs'}` : null;
-    const setting = r ? `${r.arch ? ARCH_NAME[r.arch] ?? r.arch : '?'}, sigma = ${r.sigma}, n = ${fmtInt(r.n)}` : null;
+    const setting = r ? `${r.arch ? archName(r.arch) : '?'}, sigma = ${r.sigma}, n = ${fmtInt(r.n)}` : null;
     const tr = r?.trainSecondsPerEpoch ?? null;
     const ce = r ? r.certifySecondsPerImage : null;
     rows.push(
