@@ -26,7 +26,7 @@ import { resolveConfig, ExperimentConfig } from '../config';
 import { projectRoot } from '../data/files';
 import { trainingIdentity } from '../runner/common';
 import { certifySettingsOf } from '../runner/certify-core';
-import { RunSummary, findCertifyLogs, pickRuns, summarizeRun } from './tables';
+import { MACHINE_FILE, RunSummary, findCertifyLogs, pickRuns, summarizeRun } from './tables';
 
 export type RunScale = 'quick' | 'full';
 
@@ -55,6 +55,43 @@ export interface QuickSpec {
   note: string;
   /** Overrides merged into the config like any scale (arch, arch_options, train.*, certify.*). */
   overrides: Record<string, unknown>;
+}
+
+/** The quick scale of the MNIST configs: LeNet, 160 steps, 25 test images, n = 1,000. */
+export const MNIST_QUICK: Omit<QuickSpec, 'config'> = {
+  note:
+    "Notebook quick run, NOT the paper's: 1 epoch = 160 Adam steps (batch 64) on 10,240 MNIST training images at the paper's starting lr (0.001) and lambda, " +
+    'no early-stopping extension (best of 1 held-out check on 1,000 images); 25 test images (every 400th), n = 1,000 (n0 = 100, alpha = 0.001). Shows the pipeline and trends only.',
+  overrides: {
+    train: { epochs: 1, schedule_mode: 'compress', extra_epochs: 0, subset: 10240, holdout: 1000, batch_size: 64 },
+    certify: { images: { every: 400 }, n: 1000 },
+  },
+};
+
+/** The quick scale of the CIFAR-10 configs: ResNet-20 at width 0.5, 100 steps, 20 test images, n = 500. */
+export const CIFAR10_QUICK: Omit<QuickSpec, 'config'> = {
+  note:
+    "Notebook quick run, NOT the paper's: ResNet-20 at width 0.5 (8/16/32 channels) instead of ResNet-110, 1 epoch = 100 Adam steps (batch 64) on 6,400 CIFAR-10 training images, " +
+    'no early-stopping extension (held-out check on 500 images); 20 test images (every 500th), n = 500 (n0 = 100, alpha = 0.001). Shows the pipeline only.',
+  overrides: {
+    arch: 'resnet20',
+    arch_options: { width: 0.5 },
+    train: { epochs: 1, schedule_mode: 'compress', extra_epochs: 0, subset: 6400, holdout: 500, batch_size: 64 },
+    certify: { images: { every: 500 }, n: 500, batch_size: 500 },
+  },
+};
+
+/** The quick spec of a config of configs/ (by its dataset prefix). */
+export function quickSpec(config: string): QuickSpec {
+  if (config.startsWith('mnist-')) return { config, ...MNIST_QUICK };
+  if (config.startsWith('cifar10-')) return { config, ...CIFAR10_QUICK };
+  throw new Error(`quickSpec: '${config}' is not an mnist-* or cifar10-* config of configs/`);
+}
+
+/** The machine, written beside the logs of a quick run (Table IV names it). */
+export function machineInfo(): { cpu: string; cores: number; platform: string; node: string } {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model?.trim() ?? 'unknown CPU', cores: cpus.length, platform: `${os.platform()} ${os.arch()}`, node: process.version };
 }
 
 export interface QuickRunStatus {
@@ -161,6 +198,7 @@ async function oneRun(spec: QuickSpec, root: string, log: (line: string) => void
     status.certified = 'now';
   }
   status.log = logFile;
+  fs.writeFileSync(path.join(runDir, MACHINE_FILE), JSON.stringify(machineInfo(), null, 2) + '\n');
   return status;
 }
 

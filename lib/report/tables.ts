@@ -303,7 +303,7 @@ export function summarizeRun(target: string, options: { radii?: readonly number[
     trainSecondsPerEpoch: secs.length ? secs.reduce((a, b) => a + b, 0) / secs.length : null,
     certifySecondsPerImage: records.reduce((a, r) => a + r.time, 0) / records.length,
     backend: lastRun?.backend ?? (runLine?.backend as string | undefined) ?? null,
-    machine: describeMachine(lastRun?.machine ?? side.machine ?? runLine?.machine),
+    machine: describeMachine(lastRun?.machine ?? side.machine ?? runLine?.machine ?? (fs.existsSync(path.join(path.dirname(logFile), MACHINE_FILE)) ? readJson(path.join(path.dirname(logFile), MACHINE_FILE)) : undefined)),
     certifyLog: logFile,
     trainLog,
   };
@@ -329,6 +329,9 @@ export const SCALE_PREFERENCE = ['paper', 'reduced', 'quick', 'smoke'];
 
 /** File beside a certification log holding {L, mode, ...}: the global Lipschitz bound of f_L of that run's checkpoint. */
 export const GLOBAL_BOUND_FILE = 'global-lipschitz.json';
+
+/** File beside a certification log describing the machine it ran on ({cpu, cores, platform}), when the logs do not. */
+export const MACHINE_FILE = 'machine.json';
 
 /**
  * One summary per config: the most trustworthy scale (SCALE_PREFERENCE, then
