@@ -75,7 +75,7 @@ export async function runCertifyCommand(target: string, opts: CertifyCommandOpti
       bar?.stop();
       bar = undefined;
       const acc = res.records.filter((r) => r.correct === 1).length / Math.max(1, res.records.length);
-      print(`done: ${res.certified} images certified in ${res.seconds.toFixed(1)} s (${(res.seconds / Math.max(1, res.certified)).toFixed(2)} s/image); ${res.records.length} records in ${res.out} (clean smoothed accuracy ${acc.toFixed(3)}); settings in ${res.sidecar}. Summary: splitz analyze ${res.out}`);
+      print(`done: ${res.certified} images certified in ${res.seconds.toFixed(1)} s (${(res.seconds / Math.max(1, res.certified)).toFixed(2)} s/image); ${res.records.length} records in ${res.out} (smoothed classifier correct on ${(100 * acc).toFixed(1)}% of them); settings in ${res.sidecar}. Summary: splitz analyze ${res.out}`);
       return res;
     } finally {
       bar?.stop();
