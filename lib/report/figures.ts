@@ -265,7 +265,7 @@ export function figLocalBoundsImages(rows: readonly LocalBoundPoint[], o: Figure
       x: { field: 'layer', type: 'ordinal', title: 'f_L = first k affine layers (k)', axis: { labelAngle: 0 } },
       xOffset: { field: 'image', type: 'nominal' },
       y: { field: 'bound', type: 'quantitative', title: 'local Lipschitz bound L(x, γ) (upper bound, l2)' },
-      color: { field: 'image', type: 'nominal', title: 'image' },
+      color: { field: 'image', type: 'nominal', title: 'image', legend: { labelLimit: 320 } },
       tooltip: [{ field: 'image' }, { field: 'layer' }, { field: 'bound', format: '.4g' }],
     },
   } as unknown as VegaLiteSpec;
