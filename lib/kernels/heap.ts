@@ -98,6 +98,29 @@ export function col2im(
   const { B, H, W, C, oH, oW, fh, fw, sh, sw, top, left } = g;
   const K = fh * fw * C;
   dx.fill(0);
+  if (C === 1) {
+    // One channel (LeNet's input, the adjoint of f_L's first conv in the power
+    // iteration): no channel loop, and a window row's taps are consecutive.
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < oH; i++) {
+        const r0 = i * sh - top;
+        for (let j = 0; j < oW; j++) {
+          const c0 = j * sw - left;
+          const row = ((b * oH + i) * oW + j) * K;
+          const djLo = Math.max(0, -c0);
+          const djHi = Math.min(fw, W - c0);
+          for (let di = 0; di < fh; di++) {
+            const r = r0 + di;
+            if (r < 0 || r >= H) continue;
+            const o = (b * H + r) * W + c0;
+            const s = row + di * fw;
+            for (let dj = djLo; dj < djHi; dj++) dx[o + dj] += cols[s + dj];
+          }
+        }
+      }
+    }
+    return;
+  }
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < oH; i++) {
       const r0 = i * sh - top;
