@@ -5,7 +5,8 @@
  *    unless --full or SPLITZ_SCALE=full: quick notebooks make their own small
  *    runs under runs/quick/ (or use data/results when it has the config);
  * 2. regenerates figures/ and tables/ from everything computed
- *    (scripts/figures.ts over data/results and runs/; full mode: data/results only);
+ *    (scripts/figures.ts over data/results and runs/quick, the roots the
+ *    notebooks read; full mode: data/results only);
  * 3. prints where every output went and checks that each figure of the paper
  *    (SVG + PNG) and each table (CSV) is there, and that no executed notebook
  *    holds an error output.
@@ -63,7 +64,7 @@ function main(argv: string[]): number {
   const t0 = Date.now();
 
   const ok1 = run('notebooks', [tsNode, path.join('scripts', 'notebooks.ts'), ...names], env);
-  const ok2 = run('figures and tables', [tsNode, '--transpile-only', path.join('scripts', 'figures.ts'), ...(full ? ['--results', 'data/results'] : [])], env);
+  const ok2 = run('figures and tables', [tsNode, '--transpile-only', path.join('scripts', 'figures.ts'), ...(full ? ['--results', 'data/results'] : ['--results', 'data/results', '--results', path.join('runs', 'quick')])], env);
 
   const problems: string[] = [];
   if (!ok1) problems.push('a notebook failed (see above); its partly executed copy is in notebooks/executed/');

@@ -22,7 +22,27 @@ export interface FigureOptions {
 }
 
 function title(text: string, subtitle?: string | string[]): { text: string; subtitle?: string | string[]; anchor: 'start' } {
-  return subtitle ? { text, subtitle, anchor: 'start' } : { text, anchor: 'start' };
+  return subtitle ? { text, subtitle: wrapSubtitle(subtitle), anchor: 'start' } : { text, anchor: 'start' };
+}
+
+/** Subtitle lines of at most ~`width` characters: long lines break after '; ' (one run group per line), else after ', '. */
+export function wrapSubtitle(subtitle: string | string[], width = 120): string | string[] {
+  const lines = (Array.isArray(subtitle) ? subtitle : [subtitle]).flatMap((line) => {
+    if (line.length <= width) return [line];
+    const out: string[] = [];
+    line.split(/(?<=; )/).forEach((group, g) => {
+      let cur = g === 0 ? '' : '  ';
+      for (const part of group.split(/(?<=, )/)) {
+        if (cur.trim() && (cur + part).length > width) {
+          out.push(cur.trimEnd());
+          cur = '    ' + part;
+        } else cur += part;
+      }
+      if (cur.trim()) out.push(cur.trimEnd());
+    });
+    return out;
+  });
+  return Array.isArray(subtitle) || lines.length > 1 ? lines : lines[0];
 }
 
 /** A fixed first subtitle line followed by the caller's lines. */

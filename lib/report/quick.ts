@@ -13,7 +13,7 @@
  *    data/results is not run again (the stored run is the better one).
  *  - `ourRuns(scale)`: the run summaries the tables use, one per config
  *    (pickRuns: paper > reduced > quick > smoke): quick mode reads
- *    data/results and runs/, full mode data/results only.
+ *    data/results and runs/quick, full mode data/results only.
  *
  * Nothing here trains a long run: the notebooks call it with a few hundred
  * steps per run.
@@ -247,10 +247,11 @@ export async function ensureQuickRuns(specs: readonly QuickSpec[], options: Ensu
 
 /**
  * Our run summaries for the tables and figures, one per config (the most
- * trustworthy scale: pickRuns). Quick mode: data/results and runs/ (the same
- * roots `npm run figures` reads); full mode: data/results only.
+ * trustworthy scale: pickRuns). Quick mode: data/results and runs/quick (the
+ * roots `npm run reproduce` passes to `npm run figures`; other runs under
+ * runs/, e.g. half-finished long runs, are left out); full mode: data/results only.
  */
 export function ourRuns(scale: RunScale = runScale()): RunSummary[] {
-  const roots = scale === 'full' ? [resultsRoot()] : [resultsRoot(), path.join(projectRoot(), 'runs')];
+  const roots = scale === 'full' ? [resultsRoot()] : [resultsRoot(), quickRoot()];
   return pickRuns(findCertifyLogs(roots).flatMap((f) => safeSummary(f)));
 }
