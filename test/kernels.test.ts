@@ -310,10 +310,10 @@ test('ClipByValue gradient on wasm: dy where min <= x <= max (bounds inclusive, 
   expect(tf.getGradient('ClipByValue')).toBeDefined();
 });
 
-test('Sum / Mean over leading axes on wasm (one matrix product) match cpu and float64 sums; other axes fall back', async () => {
+test('Sum / Mean over leading axes on wasm (JS pass for rows >= 32, else built-in) match cpu and float64 sums; other axes fall back', async () => {
   const rng = seedrandom('sum');
-  const shape = [3, 4, 5, 6];
-  const data = randn(360, rng);
+  const shape = [3, 4, 5, 36]; // rows of 36 (and 180, 720): the JS pass; axis patterns with shorter rows: built-in
+  const data = randn(3 * 4 * 5 * 36, rng);
   for (const kernel of ['Sum', 'Mean']) {
     for (const axis of [[0], [0, 1], [0, 1, 2], [1, 0], [-4, -3, -2], [1], [3], [1, 2], [0, 1, 2, 3]]) {
       for (const keepDims of [false, true]) {
@@ -325,8 +325,8 @@ test('Sum / Mean over leading axes on wasm (one matrix product) match cpu and fl
   }
   // Against an explicit float64 per-channel sum over (N, H, W).
   const r = await bothBackends('Sum', { x: { data, shape } }, { axis: [0, 1, 2], keepDims: false });
-  const want = new Float64Array(6);
-  for (let i = 0; i < 360; i++) want[i % 6] += data[i];
+  const want = new Float64Array(36);
+  for (let i = 0; i < data.length; i++) want[i % 36] += data[i];
   expectClose(r.wasm.data, Array.from(want), 'per-channel sum vs float64');
 });
 

@@ -144,6 +144,40 @@ export function col2im(
 }
 
 /**
+ * Sum or mean over the LEADING axes of a float32 tensor (e.g. axes [0, 1, 2]
+ * of an NHWC tensor: per-channel reductions of batch norm and of bias
+ * gradients). tfjs-backend-wasm's Sum/Mean transposes the input so that the
+ * reduced axes are innermost (a full copy) before reducing; here one pass adds
+ * each row into float64 accumulators. Returns undefined for any other axis
+ * pattern or dtype, and the caller runs the built-in kernel.
+ */
+export function leadingAxesReduce(
+  { inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: tf.NamedAttrMap },
+  mean: boolean,
+  /** Smallest row (product of the kept dims) handled here. */
+  minRow = 1,
+): Info | undefined {
+  const { x } = inputs as { x: Info };
+  if (x.dtype !== 'float32' || x.shape.length < 2) return undefined;
+  const axes = tf.util.parseAxisParam(attrs?.axis as number | number[], x.shape).sort((a, b) => a - b);
+  if (axes.length === 0 || axes.length === x.shape.length || axes.some((a, i) => a !== i)) return undefined;
+  const outer = x.shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+  const innerShape = x.shape.slice(axes.length);
+  const inner = innerShape.reduce((a, b) => a * b, 1);
+  if (outer === 0 || inner === 0 || inner < minRow) return undefined;
+  const b = backend as WasmHeapBackend;
+  const outShape = attrs?.keepDims ? [...axes.map(() => 1), ...innerShape] : innerShape;
+  const out = b.makeOutput(outShape, 'float32');
+  const src = b.typedArrayFromHeap(x) as Float32Array;
+  const dst = b.typedArrayFromHeap(out) as Float32Array;
+  const acc = new Float64Array(inner);
+  for (let i = 0, o = 0; i < outer; i++, o += inner) for (let j = 0; j < inner; j++) acc[j] += src[o + j];
+  const f = mean ? 1 / outer : 1;
+  for (let j = 0; j < inner; j++) dst[j] = acc[j] * f;
+  return out;
+}
+
+/**
  * im2col: cols[((b*oH + i)*oW + j), (di*fw + dj)*C + c] = x[b, i*sh - top + di, j*sw - left + dj, c],
  * 0 where the window leaves the input (padding). Rows are copied C values at a time.
  */
