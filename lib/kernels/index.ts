@@ -41,6 +41,14 @@
  *   replacement follows TensorFlow's rule (the first maximum of a window in
  *   row-major order gets dy); see maxPoolGrad for why it is a JS loop.
  * - AvgPoolGrad (wasm AND cpu) is wrong at padded borders; see avgPoolGradFor.
+ *
+ * Speed (issue 5; measurements in bench/README.md):
+ * - Conv2DBackpropInput picks, per shape, the transposed conv above or a
+ *   matrix product + col2im (chooseBackpropInput); Conv2DBackpropFilter uses
+ *   im2col + matmul for strided 1x1 convs (chooseBackpropFilter).
+ * - Tile, Identity (zero-copy), Pow (exponents 2, 1, 0.5), Sum/Mean over
+ *   leading axes, and ClipByValue's gradient are replaced by one-pass heap
+ *   kernels (./heap.ts) where the built-in ones are many times slower.
  */
 import * as tf from '@tensorflow/tfjs-core';
 // The wasm kernels this module composes (and the built-in one it replaces) must be registered first.
