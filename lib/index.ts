@@ -16,3 +16,4 @@ export * from './runner';
 export * from './models';
 export * from './io';
 export * from './config';
+export { Pool, PoolOptions, RunOptions, TaskContext, TaskFn, createPool, registerTask, transfer, SELFTEST_ENTRY } from './parallel';
