@@ -4,7 +4,7 @@
  *
  * Reads
  *   data/literature/*.csv            the paper's numbers (lib/report/literature.ts)
- *   data/results/**, runs/**         certification logs (certify-n<n>.tsv + .tsv.json sidecar,
+ *   data/results/**, runs/quick/**   certification logs (certify-n<n>.tsv + .tsv.json sidecar,
  *                                    train-log.jsonl beside them or beside the checkpoint)
  *   data/results/lipschitz/global_layers.csv    figure (1a|5), net, layer, kind, lipschitz[, note]
  *   data/results/lipschitz/local_images.csv     figure (1b|6a), net, gamma, image, layer, bound[, note]
@@ -18,7 +18,7 @@
  *
  * Options: --scale NAME (only runs of that scale; default: per config the
  * most trustworthy scale present, paper > reduced > smoke), --results DIR
- * (repeatable; default data/results and runs), --tables DIR, --figures DIR.
+ * (repeatable; default data/results and runs/quick), --tables DIR, --figures DIR.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -28,6 +28,14 @@ import { loadLiterature } from '../lib/report/literature';
 import { RunSummary, allTables, findCertifyLogs, pickRuns, scaleSubtitle, summarizeRun } from '../lib/report/tables';
 import { PaperPoint, fig2, fig3, fig4a, fig4b, figGlobalLipschitz, figLocalBoundDistribution, figLocalBoundsImages, sigmaLabel } from '../lib/report/figures';
 import type { VegaLiteSpec } from '../lib/report/render';
+
+/**
+ * Stored results (data/results) and the quick runs the notebooks make
+ * (runs/quick): the same roots `npm run reproduce` passes. Other folders under
+ * runs/ hold the user's own, possibly half-finished runs; name them with
+ * --results to include them.
+ */
+const DEFAULT_ROOTS = ['data/results', 'runs/quick'];
 
 interface Options {
   scale?: string;
@@ -47,12 +55,12 @@ async function main(): Promise<void> {
   const program = new Command()
     .name('npm run figures --')
     .option('--scale <name>', 'use only runs of this scale')
-    .option('--results <dir>', 'where to look for certification logs (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--results <dir>', 'where to look for certification logs (repeatable; default data/results and runs/quick)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--tables <dir>', 'output folder of the tables', 'tables')
     .option('--figures <dir>', 'output folder of the figures', 'figures')
     .parse(process.argv);
   const o = program.opts<Options>();
-  const roots = o.results.length ? o.results : ['data/results', 'runs'];
+  const roots = o.results.length ? o.results : DEFAULT_ROOTS;
   const t0 = Date.now();
 
   // ---- our runs
