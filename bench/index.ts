@@ -8,7 +8,7 @@
  * peer with 1 and with K threads), so a change in machine load hits both.
  *
  *   npm run bench -- [--seconds 5] [--repeats 3] [--workers 1,2] [--backends wasm]
- *                    [--only a,b] [--no-peer] [--json] [--profile]
+ *                    [--only a,b] [--no-peer] [--json] [--json-out FILE] [--profile]
  */
 import { Command } from 'commander';
 import * as os from 'os';
@@ -62,7 +62,8 @@ async function main(): Promise<void> {
     .option('--peer <file>', 'torch_peer.py (default ../shared/bench/torch_peer.py or $SPLITZ_TORCH_PEER)')
     .option('--python <exe>', 'python with torch (default /usr/bin/python3, then python3)')
     .option('--profile', 'print the kernels of one step of each workload (tf.profile) and exit')
-    .option('--json', 'print one JSON object instead of tables');
+    .option('--json', 'print one JSON object instead of tables')
+    .option('--json-out <file>', 'also write the JSON object to a file');
   cmd.parse(process.argv);
   const o = cmd.opts();
   const seconds = Number(o.seconds);
@@ -230,6 +231,7 @@ async function main(): Promise<void> {
     bounds: roofline,
     goals: goals.map((g) => ({ ...g, met: g.value === undefined ? null : g.kind === 'min' ? g.value >= g.target : g.value <= g.target })),
   };
+  if (o.jsonOut) require('fs').writeFileSync(o.jsonOut, JSON.stringify(report, null, 2) + '\n');
   if (o.json) {
     console.log(JSON.stringify(report, null, 2));
     return;
