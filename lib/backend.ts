@@ -136,8 +136,11 @@ export async function initBackend(options: { force?: BackendName | string } = {}
     if (tf.getBackend() !== report.chosen) await tf.setBackend(report.chosen);
     return report;
   }
-  registerWasmTrainingKernels();
+  // Probe first: loading a tfjs-node package (or the pure-JS alias) loads
+  // @tensorflow/tfjs, which re-registers tfjs's gradients and would silently
+  // replace the ones splitz registers.
   const tfProbe = probeTensorflow();
+  registerWasmTrainingKernels();
   const probes: BackendProbe[] = [tfProbe];
   // wasm and cpu ship with splitz; they are available when they initialise.
   const order: BackendName[] = forcedName ? [forcedName] : ['tensorflow', 'wasm', 'cpu'];

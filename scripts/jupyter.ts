@@ -31,6 +31,21 @@ export function findJupyter(): string | undefined {
   return undefined;
 }
 
+/**
+ * A Python that has nbclient and nbformat (the notebooks are executed with
+ * them): $SPLITZ_PYTHON, else `python3` on the PATH, else Debian's
+ * /usr/bin/python3 (which is where apt's Jupyter lives when another python3
+ * comes first on the PATH).
+ */
+export function findPython(): string | undefined {
+  const candidates = [process.env.SPLITZ_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+  for (const c of candidates) {
+    const r = spawnSync(c, ['-c', 'import nbclient, nbformat'], { encoding: 'utf8' });
+    if (r.status === 0) return c;
+  }
+  return undefined;
+}
+
 export function tslabBinary(): string {
   const bin = path.join(ROOT, 'node_modules', '.bin', 'tslab');
   if (!fs.existsSync(bin)) throw new Error(`tslab is not installed at ${bin}: run \`npm ci\` in ${ROOT}`);

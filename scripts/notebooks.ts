@@ -9,13 +9,14 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { findJupyter, installKernel, INSTALL_HINT, KERNEL_NAME, ROOT } from './jupyter';
+import { findJupyter, findPython, installKernel, INSTALL_HINT, KERNEL_NAME, ROOT } from './jupyter';
 
 function main(argv: string[]): number {
   const full = argv.includes('--full');
   const names = argv.filter((a) => !a.startsWith('--'));
   const jupyter = findJupyter();
-  if (!jupyter) {
+  const python = findPython();
+  if (!jupyter || !python) {
     console.error(INSTALL_HINT);
     return 1;
   }
@@ -37,20 +38,14 @@ function main(argv: string[]): number {
     const t0 = Date.now();
     process.stdout.write(`[notebooks] ${nb} (${env.SPLITZ_SCALE}) ... `);
     const r = spawnSync(
-      jupyter,
-      [
-        'nbconvert', '--to', 'notebook', '--execute',
-        `--ExecutePreprocessor.kernel_name=${KERNEL_NAME}`,
-        '--ExecutePreprocessor.timeout=3600',
-        '--output-dir', outDir,
-        path.join(dir, nb),
-      ],
+      python,
+      [path.join(ROOT, 'scripts', 'execute_notebook.py'), path.join(dir, nb), path.join(outDir, nb), KERNEL_NAME, '3600'],
       { encoding: 'utf8', env, cwd: dir },
     );
     if (r.status !== 0) {
       console.log('FAILED');
-      console.error(r.stderr.split('\n').filter((l) => !/^\[NbConvertApp\] (Converting|Writing)/.test(l)).join('\n'));
-      console.error(`[notebooks] ${nb} failed; the partly executed copy (if any) is in ${outDir}`);
+      console.error(r.stderr);
+      console.error(`[notebooks] ${nb} failed; the partly executed copy is ${path.relative(ROOT, path.join(outDir, nb))}`);
       return 1;
     }
     console.log(`ok in ${((Date.now() - t0) / 1000).toFixed(1)} s -> ${path.relative(ROOT, path.join(outDir, nb))}`);

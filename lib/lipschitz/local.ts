@@ -182,7 +182,9 @@ export function localLipschitzTensor(
     if (v0.shape[0] !== B || v0.size !== B * A.inShape.reduce((a, b) => a * b, 1)) {
       throw new Error(`localLipschitz: warmStart[${k}] has shape [${v0.shape}], expected [${B}, ${A.inShape}]`);
     }
-    const v = powerIterate(A, kd, inMask, outMask, tf.reshape(v0, [B, ...A.inShape]), iterations);
+    const vIn = tf.reshape(v0, [B, ...A.inShape]);
+    const v = powerIterate(A, kd, inMask, outMask, vIn, iterations);
+    vIn.dispose();
     if (!options.warmStart?.[k]) v0.dispose();
     kd.dispose();
     vectors.push(v);
