@@ -14,6 +14,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from '../io/atomic';
+
+/** Re-exported: scripts write tables and captions with it. */
+export { writeFileAtomic };
 
 /** A Vega-Lite v5 top-level spec. */
 export type VegaLiteSpec = TopLevelSpec;
@@ -105,18 +109,6 @@ export async function renderSpec(spec: VegaLiteSpec | object, options: RenderOpt
   return { svg, png, width, height };
 }
 
-/** Write `data` to `file` atomically: a temporary file in the same folder, then rename. */
-export function writeFileAtomic(file: string, data: string | Buffer): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
 
 function checkName(name: string, who: string): void {
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {

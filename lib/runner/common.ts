@@ -67,19 +67,7 @@ export function trainingIdentity(config: Pick<ExperimentConfig, 'dataset' | 'arc
   return JSON.stringify({ dataset, arch, arch_options: arch_options ?? null, split, theta, sigma, train });
 }
 
-/** Writes a file atomically: a temporary sibling, fsync, rename. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
+export { writeFileAtomic } from '../io/atomic';
 
 /** Appends one line durably (the line is complete on disk or, after a crash, a partial last line). */
 export function appendLine(file: string, line: string): void {
