@@ -25,6 +25,7 @@ import type { NamedTensor } from '@tensorflow/tfjs-core/dist/tensor_types';
 import '../models/layers'; // registers ReLUTheta and Normalize for deserialisation
 import { ARCH_NAMES, BuildOptions, buildModel } from '../models';
 import { LayerSignature, modelSignature, signatureDifference } from '../models/graph';
+import { writeFileDurable } from './atomic';
 
 export const CHECKPOINT_FORMAT = 'splitz-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -96,16 +97,6 @@ export class CheckpointError extends Error {
 }
 
 // ---------------------------------------------------------------- writing
-
-function writeFileDurable(file: string, data: string | Uint8Array): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 function fsyncDir(dir: string): void {
   try {

@@ -86,6 +86,13 @@ export function clipByValueGradKernel({ inputs, backend, attrs }: { inputs: tf.N
   return out;
 }
 
+/** Shape of a 2-D convolution as im2col/col2im see it: input B x H x W x C, output oH x oW, filter fh x fw, strides, leading padding. */
+export interface ConvGeometry {
+  B: number; H: number; W: number; C: number;
+  oH: number; oW: number; fh: number; fw: number;
+  sh: number; sw: number; top: number; left: number;
+}
+
 /**
  * col2im: dx[b, i*sh - top + di, j*sw - left + dj, c] += cols[((b*oH + i)*oW + j), (di*fw + dj)*C + c],
  * positions outside the input (padding) dropped. `cols` is [B*oH*oW, fh*fw*C].
@@ -93,7 +100,7 @@ export function clipByValueGradKernel({ inputs, backend, attrs }: { inputs: tf.N
 export function col2im(
   cols: Float32Array,
   dx: Float32Array,
-  g: { B: number; H: number; W: number; C: number; oH: number; oW: number; fh: number; fw: number; sh: number; sw: number; top: number; left: number },
+  g: ConvGeometry,
 ): void {
   const { B, H, W, C, oH, oW, fh, fw, sh, sw, top, left } = g;
   const K = fh * fw * C;
@@ -184,7 +191,7 @@ export function leadingAxesReduce(
 export function im2col(
   x: Float32Array,
   cols: Float32Array,
-  g: { B: number; H: number; W: number; C: number; oH: number; oW: number; fh: number; fw: number; sh: number; sw: number; top: number; left: number },
+  g: ConvGeometry,
 ): void {
   const { B, H, W, C, oH, oW, fh, fw, sh, sw, top, left } = g;
   const K = fh * fw * C;

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ExperimentConfig } from '../config';
+import { CertifyConfig, ExperimentConfig } from '../config';
 import { ImageDataset } from '../data/types';
 import { CertifyRecord, recordFromResult } from '../eval/log';
 import { loadCheckpoint } from '../io/checkpoint';
@@ -19,16 +19,9 @@ import { splitzRadius } from '../smoothing/radius';
 import { loadDataset } from './common';
 
 /** Everything that changes a certification record (the sidecar JSON holds it; a resumed log must match). */
-export interface CertifySettings {
+export interface CertifySettings extends Omit<CertifyConfig, 'images'> {
   sigma: number;
   split: number;
-  n0: number;
-  n: number;
-  alpha: number;
-  batch_size: number;
-  bound: 'sound' | 'paper' | 'both';
-  gamma_search: 'binary' | 'onestep' | 'grid';
-  seed: number;
   /** Power-iteration steps of the `paper` bound at certification (the config's train.power_iterations). */
   paper_power_iterations: number;
 }
