@@ -325,7 +325,7 @@ export function findCertifyLogs(roots: readonly string[]): string[] {
 }
 
 /** Scales from most to least trustworthy: a table uses the first one a config was run at ('quick': the notebooks' own tiny runs). */
-export const SCALE_PREFERENCE = ['paper', 'reduced', 'quick', 'smoke'];
+export const SCALE_PREFERENCE = ['paper', 'headline', 'reduced', 'quick', 'smoke'];
 
 /** File beside a certification log holding {L, mode, ...}: the global Lipschitz bound of f_L of that run's checkpoint. */
 export const GLOBAL_BOUND_FILE = 'global-lipschitz.json';

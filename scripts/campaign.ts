@@ -1,0 +1,267 @@
+/**
+ * `npm run campaign -- [--only a,b] [--workers K] [--status]`: the
+ * reproduction campaign of docs/REPRODUCTION.md, run after run, resumable.
+ *
+ * For each run of scripts/campaign-plan.json (config + scale), in order:
+ *   1. train it, or resume it from its last epoch checkpoint
+ *      (`splitz train CONFIG --scale S [--resume]`, run directory runs/<name>-<scale>/);
+ *   2. certify its best checkpoint, or resume the log at the first image
+ *      without a record (`splitz certify CONFIG --scale S [--resume] --workers K`);
+ *   3. for runs marked global_bound: write the global Lipschitz bound of f_L
+ *      beside the log (global-lipschitz.json, Fig. 4b);
+ *   4. publish it: data/results/<name>-<scale>/ gets the resolved config, the
+ *      commands, backend, machine, code version and wall times (run.json), the
+ *      training log, the certification log and sidecar, the stdout of both
+ *      steps, and the best checkpoint when under 20 MB. The folder is built
+ *      beside its final place and renamed into it, so data/results never holds
+ *      half a run.
+ * A published run is skipped. Killing the campaign at any moment loses at most
+ * the epoch or image in progress; starting it again continues.
+ *
+ * The steps run a frozen copy of the compiled library
+ * (runs/campaign/engine/<commit>/), so rebuilding dist/ while the campaign runs
+ * cannot change the code under a run; run.json records that commit.
+ *
+ * Long: start it with `nohup npm run campaign > runs/campaign/campaign.out 2>&1 &`.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Command } from 'commander';
+
+const ROOT = path.resolve(__dirname, '..');
+const CAMPAIGN_DIR = path.join(ROOT, 'runs', 'campaign');
+/** Checkpoints above this size are not committed; run.json says how to regenerate them. */
+const MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024;
+
+interface PlanRun {
+  config: string;
+  scale: string;
+  global_bound?: boolean;
+}
+
+interface Options {
+  plan: string;
+  only?: string;
+  workers: string;
+  results: string;
+  status?: boolean;
+}
+
+const idOf = (r: PlanRun, name: string) => `${name}-${r.scale}`;
+const log = (line: string) => console.log(`[campaign ${new Date().toISOString()}] ${line}`);
+
+function gitCommit(): { commit: string; dirty: boolean } {
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'lib'], { cwd: ROOT, encoding: 'utf8' });
+  return { commit: head.status === 0 ? head.stdout.trim() : 'unknown', dirty: status.status === 0 && status.stdout.trim() !== '' };
+}
+
+/** A copy of dist/ and bin/ that later rebuilds do not touch (modules still resolve from the project's node_modules). */
+function freezeEngine(): { dir: string; commit: string; dirty: boolean } {
+  const { commit, dirty } = gitCommit();
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  const name = `${commit.slice(0, 12)}${dirty ? `-dirty-${Date.now()}` : ''}`;
+  const dir = path.join(CAMPAIGN_DIR, 'engine', name);
+  if (!fs.existsSync(path.join(dir, 'dist', 'cli.js'))) {
+    const tmp = `${dir}.tmp-${process.pid}`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    fs.cpSync(path.join(ROOT, 'dist'), path.join(tmp, 'dist'), { recursive: true });
+    fs.cpSync(path.join(ROOT, 'bin'), path.join(tmp, 'bin'), { recursive: true });
+    fs.renameSync(tmp, dir);
+  }
+  return { dir, commit, dirty };
+}
+
+/** Runs `splitz ARGS` from the frozen engine, appending its output to OUT; resolves to the exit code. */
+function splitz(engine: string, args: string[], out: string): Promise<number> {
+  const cmd = [path.join(engine, 'bin', 'splitz.js'), ...args];
+  fs.appendFileSync(out, `\n$ splitz ${args.join(' ')}    # ${new Date().toISOString()}, engine ${path.basename(engine)}\n`);
+  return new Promise((resolve, reject) => {
+    const fd = fs.openSync(out, 'a');
+    const child = spawn(process.execPath, cmd, { cwd: ROOT, stdio: ['ignore', fd, fd] });
+    // Stopping the campaign stops the step too (its checkpoint or log keeps what was done).
+    const stop = () => child.kill('SIGTERM');
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      fs.closeSync(fd);
+      process.removeListener('SIGTERM', stop);
+      process.removeListener('SIGINT', stop);
+      resolve(code ?? (signal ? 128 : 1));
+    });
+  });
+}
+
+function readJsonLines(file: string): Record<string, unknown>[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function dirBytes(dir: string): number {
+  return fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+function machine(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gib: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}`, node: process.version };
+}
+
+/** The global Lipschitz bound of f_L of a checkpoint (sound mode), in-process. */
+async function writeGlobalBound(engineDir: string, checkpointDir: string, split: number, file: string): Promise<number> {
+  // Loaded here only: the orchestrator itself needs no tensors otherwise.
+  const lib = await import(path.join(engineDir, 'dist', 'index.js'));
+  await lib.initBackend();
+  const ck = await lib.loadCheckpoint(checkpointDir);
+  const g = lib.globalLipschitzOfSplit(lib.splitModel(ck.model, split), { mode: 'sound' });
+  ck.model.dispose();
+  const body = { L: g.L, mode: 'sound', perLayer: g.perLayer.map((p: { norm: number }) => p.norm), checkpoint: path.relative(ROOT, checkpointDir), computed: new Date().toISOString() };
+  fs.writeFileSync(file, JSON.stringify(body, null, 2) + '\n');
+  return g.L;
+}
+
+async function runOne(r: PlanRun, engine: { dir: string; commit: string; dirty: boolean }, opts: Options): Promise<boolean> {
+  const config = JSON.parse(fs.readFileSync(path.join(ROOT, r.config), 'utf8')) as { name: string; split: number };
+  const id = idOf(r, config.name);
+  const published = path.join(ROOT, opts.results, id);
+  if (fs.existsSync(path.join(published, 'run.json'))) {
+    log(`${id}: published already (${path.relative(ROOT, published)}), skipped`);
+    return true;
+  }
+  const runDir = path.join(ROOT, 'runs', id);
+  const trainOut = path.join(CAMPAIGN_DIR, `${id}.train.out`);
+  const certifyOut = path.join(CAMPAIGN_DIR, `${id}.certify.out`);
+
+  const trainArgs = ['train', r.config, '--scale', r.scale, '--no-progress', ...(fs.existsSync(path.join(runDir, 'train-log.jsonl')) ? ['--resume'] : [])];
+  log(`${id}: splitz ${trainArgs.join(' ')} (output: ${path.relative(ROOT, trainOut)})`);
+  if ((await splitz(engine.dir, trainArgs, trainOut)) !== 0) {
+    log(`${id}: training stopped with an error; see ${path.relative(ROOT, trainOut)}`);
+    return false;
+  }
+
+  // The certification log's name follows the resolved n (certify-n<n>.tsv).
+  const lib = await import(path.join(engine.dir, 'dist', 'index.js'));
+  const resolved = lib.loadConfig(path.join(ROOT, r.config), { scale: r.scale });
+  const logName = `certify-n${resolved.certify.n}.tsv`;
+  const certifyArgs = ['certify', r.config, '--scale', r.scale, '--no-progress', '--workers', opts.workers, ...(fs.existsSync(path.join(runDir, logName)) ? ['--resume'] : [])];
+  log(`${id}: splitz ${certifyArgs.join(' ')} (output: ${path.relative(ROOT, certifyOut)})`);
+  if ((await splitz(engine.dir, certifyArgs, certifyOut)) !== 0) {
+    log(`${id}: certification stopped with an error; see ${path.relative(ROOT, certifyOut)}`);
+    return false;
+  }
+
+  let globalL: number | undefined;
+  if (r.global_bound && config.split > 0) {
+    globalL = await writeGlobalBound(engine.dir, path.join(runDir, 'best'), config.split, path.join(runDir, 'global-lipschitz.json'));
+    log(`${id}: global Lipschitz bound of f_L (sound) = ${globalL.toFixed(4)}`);
+  }
+
+  // Publish: build the folder beside its place, then rename it in.
+  const tmp = `${published}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  const copy = (from: string, to = path.basename(from)) => fs.copyFileSync(from, path.join(tmp, to));
+  copy(path.join(runDir, 'train-log.jsonl'));
+  copy(path.join(runDir, logName));
+  copy(path.join(runDir, `${logName}.json`));
+  if (globalL !== undefined) copy(path.join(runDir, 'global-lipschitz.json'));
+  copy(trainOut, 'train.out');
+  copy(certifyOut, 'certify.out');
+  fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(resolved, null, 2) + '\n');
+  const bestBytes = dirBytes(path.join(runDir, 'best'));
+  if (bestBytes <= MAX_CHECKPOINT_BYTES) fs.cpSync(path.join(runDir, 'best'), path.join(tmp, 'best'), { recursive: true });
+
+  const trainLog = readJsonLines(path.join(runDir, 'train-log.jsonl'));
+  const epochs = trainLog.filter((l) => l.type === 'epoch');
+  const side = JSON.parse(fs.readFileSync(path.join(runDir, `${logName}.json`), 'utf8')) as { runs?: { command?: string; backend?: string; workers?: number }[] };
+  const certRecords = lib.readCertifyLog(path.join(runDir, logName)).records as { time: number }[];
+  const runJson = {
+    id,
+    config: r.config,
+    scale: { name: resolved.scale.name, note: resolved.scale.note },
+    code: { commit: engine.commit, uncommitted_lib_changes: engine.dirty, engine: path.relative(ROOT, engine.dir) },
+    machine: machine(),
+    training: {
+      commands: trainLog.filter((l) => l.type === 'run' || l.type === 'resume').map((l) => ({ type: l.type, time: l.time, command: l.command, backend: l.backend })),
+      epochs: epochs.length,
+      wall_seconds: epochs.reduce((s, e) => s + Number(e.seconds ?? 0), 0),
+    },
+    certification: {
+      log: logName,
+      commands: (side.runs ?? []).map((x) => ({ command: x.command, backend: x.backend, workers: x.workers })),
+      images: certRecords.length,
+      wall_seconds: certRecords.reduce((s, x) => s + x.time, 0),
+    },
+    global_bound: globalL ?? null,
+    checkpoint:
+      bestBytes <= MAX_CHECKPOINT_BYTES
+        ? { dir: 'best', bytes: bestBytes }
+        : { dir: null, bytes: bestBytes, regenerate: `splitz train ${r.config} --scale ${r.scale} (the training log above records every epoch)` },
+    published: new Date().toISOString(),
+  };
+  fs.writeFileSync(path.join(tmp, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
+  fs.rmSync(published, { recursive: true, force: true });
+  fs.renameSync(tmp, published);
+  log(`${id}: published to ${path.relative(ROOT, published)} (training ${(runJson.training.wall_seconds / 60).toFixed(1)} min, certification ${(runJson.certification.wall_seconds / 60).toFixed(1)} min)`);
+  return true;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('npm run campaign --')
+    .option('--plan <file>', 'the campaign plan', path.join('scripts', 'campaign-plan.json'))
+    .option('--only <ids>', 'comma-separated run ids (<config name>-<scale>) to do, in plan order')
+    .option('--workers <k>', 'worker threads for certification', '1')
+    .option('--results <dir>', 'where finished runs are published', path.join('data', 'results'))
+    .option('--status', 'print what is published, in progress and to do, then exit');
+  program.parse(process.argv);
+  const opts = program.opts<Options>();
+  const plan = JSON.parse(fs.readFileSync(path.resolve(ROOT, opts.plan), 'utf8')) as { runs: PlanRun[] };
+  const only = opts.only?.split(',').map((s) => s.trim());
+  const named = plan.runs.map((r) => ({ r, id: idOf(r, (JSON.parse(fs.readFileSync(path.join(ROOT, r.config), 'utf8')) as { name: string }).name) }));
+  if (only) {
+    const unknown = only.filter((o) => !named.some((n) => n.id === o));
+    if (unknown.length) throw new Error(`--only: no run ${unknown.join(', ')} in ${opts.plan}; runs are ${named.map((n) => n.id).join(', ')}`);
+  }
+  const todo = named.filter((n) => !only || only.includes(n.id));
+
+  if (opts.status) {
+    for (const { id } of todo) {
+      const published = fs.existsSync(path.join(ROOT, opts.results, id, 'run.json'));
+      const epochs = readJsonLines(path.join(ROOT, 'runs', id, 'train-log.jsonl')).filter((l) => l.type === 'epoch').length;
+      const logs = fs.existsSync(path.join(ROOT, 'runs', id)) ? fs.readdirSync(path.join(ROOT, 'runs', id)).filter((f) => /^certify-n\d+\.tsv$/.test(f)) : [];
+      const certified = logs.map((f) => `${f}: ${fs.readFileSync(path.join(ROOT, 'runs', id, f), 'utf8').trim().split('\n').length - 1} images`).join(', ');
+      console.log(`${published ? 'published  ' : epochs ? 'in progress' : 'to do      '} ${id}${epochs && !published ? ` (${epochs} epochs${certified ? `; ${certified}` : ''})` : ''}`);
+    }
+    return;
+  }
+
+  fs.mkdirSync(CAMPAIGN_DIR, { recursive: true });
+  const engine = freezeEngine();
+  log(`engine ${path.relative(ROOT, engine.dir)} (commit ${engine.commit}${engine.dirty ? ', with uncommitted changes in lib/' : ''}); ${todo.length} runs; certification workers ${opts.workers}`);
+  for (const { r } of todo) {
+    if (!(await runOne(r, engine, opts))) {
+      process.exitCode = 1;
+      return;
+    }
+  }
+  log('campaign done');
+}
+
+main().catch((e) => {
+  console.error(`campaign: ${(e as Error).message}`);
+  process.exit(1);
+});
