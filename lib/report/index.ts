@@ -4,5 +4,6 @@ export * from './render';
 export * from './charts';
 export * from './literature';
 export * from './tables';
+export * from './claims';
 export * from './figures';
 export * from './quick';

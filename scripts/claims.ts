@@ -1,0 +1,112 @@
+/**
+ * `npm run claims`: rewrites the generated part of docs/REPRODUCTION.md (between
+ * the `<!-- generated:start -->` and `<!-- generated:end -->` markers) from
+ * data/results alone: the table of published runs (data/results/<run>/run.json)
+ * and every claim of the paper checked on them (lib/report/claims.ts).
+ * The hand-written text around the markers is kept.
+ *
+ * Options: --results DIR (default data/results), --doc FILE (default
+ * docs/REPRODUCTION.md), --check (exit 1 when the file is not up to date).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command } from 'commander';
+import { RunSummary, findCertifyLogs, pickRuns, summarizeRun, GLOBAL_BOUND_FILE } from '../lib/report/tables';
+import { claimsMarkdown, evaluateClaims } from '../lib/report/claims';
+import { writeFileAtomic } from '../lib/io/atomic';
+
+const START = '<!-- generated:start (npm run claims) -->';
+const END = '<!-- generated:end -->';
+
+interface RunJson {
+  id: string;
+  config: string;
+  scale: { name: string; note: string };
+  code: { commit: string; uncommitted_lib_changes: boolean };
+  machine: { cpu: string; cores: number };
+  training: { epochs: number; wall_seconds: number; commands: { backend?: string }[] };
+  certification: { images: number; wall_seconds: number; commands: { workers?: number }[] };
+  checkpoint: { dir: string | null; bytes: number };
+}
+
+function runsTable(results: string, summaries: readonly RunSummary[]): string {
+  const dirs = fs.existsSync(results) ? fs.readdirSync(results).filter((d) => fs.existsSync(path.join(results, d, 'run.json'))).sort() : [];
+  if (!dirs.length) return '_No published run yet: `npm run campaign` publishes each finished run to data/results/._\n';
+  const lines = [
+    '| run | scale | epochs | test images | n | training (min) | certification (min, per image s) | clean acc. of g (%) | ACR (sound) | backend, machine | code |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+  ];
+  for (const d of dirs) {
+    const rj = JSON.parse(fs.readFileSync(path.join(results, d, 'run.json'), 'utf8')) as RunJson;
+    const s = summaries.find((x) => path.dirname(path.resolve(x.certifyLog)) === path.resolve(results, d));
+    const backend = rj.training.commands.map((c) => c.backend).find(Boolean) ?? '?';
+    const workers = Math.max(1, ...rj.certification.commands.map((c) => c.workers ?? 1));
+    lines.push(
+      `| ${d} | ${rj.scale.name} | ${rj.training.epochs} | ${rj.certification.images} | ${s ? s.n.toLocaleString('en-US') : '?'} | ${(rj.training.wall_seconds / 60).toFixed(0)} | ` +
+        `${(rj.certification.wall_seconds / 60 / workers).toFixed(0)} (${(rj.certification.wall_seconds / Math.max(1, rj.certification.images)).toFixed(1)}${workers > 1 ? `, ${workers} workers` : ''}) | ` +
+        `${s ? (100 * s.certifiedAccuracy[0]).toFixed(1) : '?'} | ${s ? s.acr.toFixed(3) : '?'} | ${backend}, ${rj.machine.cores} cores ${rj.machine.cpu} | ${rj.code.commit.slice(0, 7)}${rj.code.uncommitted_lib_changes ? '+' : ''} |`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const o = new Command()
+    .name('npm run claims --')
+    .option('--results <dir>', 'published runs', path.join('data', 'results'))
+    .option('--doc <file>', 'the document to update', path.join('docs', 'REPRODUCTION.md'))
+    .option('--check', 'exit 1 when the document is not up to date')
+    .parse(process.argv)
+    .opts<{ results: string; doc: string; check?: boolean }>();
+
+  const summaries: RunSummary[] = [];
+  for (const log of findCertifyLogs([o.results])) {
+    try {
+      summaries.push(summarizeRun(log));
+    } catch (e) {
+      console.warn(`skipped ${log}: ${(e as Error).message}`);
+    }
+  }
+  const runs = pickRuns(summaries);
+  const globalBounds: Record<string, number> = {};
+  for (const r of runs) {
+    const f = path.join(path.dirname(r.certifyLog), GLOBAL_BOUND_FILE);
+    if (fs.existsSync(f)) globalBounds[r.config] = (JSON.parse(fs.readFileSync(f, 'utf8')) as { L: number }).L;
+  }
+  const claims = evaluateClaims(runs, globalBounds);
+  const generated = [
+    START,
+    '',
+    '## Published runs',
+    '',
+    `Every run in data/results/ (${summaries.length} certification log(s)). "clean acc. of g" is the smoothed classifier's certified accuracy at radius 0.`,
+    '',
+    runsTable(o.results, summaries),
+    '## Claims, checked',
+    '',
+    claimsMarkdown(claims),
+    END,
+  ].join('\n');
+
+  const doc = fs.readFileSync(o.doc, 'utf8');
+  const a = doc.indexOf(START);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${o.doc} has no '${START}' ... '${END}' block; put the two markers where the generated part goes`);
+  const next = doc.slice(0, a) + generated + doc.slice(b + END.length);
+  if (o.check) {
+    if (next !== doc) {
+      console.error(`${o.doc} is not up to date with ${o.results}: run \`npm run claims\``);
+      process.exit(1);
+    }
+    console.log(`${o.doc} is up to date`);
+    return;
+  }
+  writeFileAtomic(o.doc, next);
+  for (const c of claims) console.log(`${c.verdict.padEnd(15)} ${c.source}: ${c.claim}`);
+  console.log(`wrote ${o.doc}`);
+}
+
+main().catch((e) => {
+  console.error(`claims: ${(e as Error).message}`);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+/**
+ * The claim checks of docs/REPRODUCTION.md (lib/report/claims.ts): McNemar's
+ * exact p-values against hand-computed binomial sums, paired comparisons on
+ * image sets whose outcome is known, and evaluateClaims on synthetic run
+ * directories.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ImageRadii, combine, compareAccuracy, compareAcr, evaluateClaims, claimsMarkdown, mcnemarExact } from '../lib/report/claims';
+import { summarizeRun } from '../lib/report/tables';
+import { makeRun } from './report-helpers';
+
+const radii = (list: Array<[number, boolean]>): ImageRadii => new Map(list.map(([radius, correct], i) => [i, { radius, correct }]));
+
+describe('mcnemarExact', () => {
+  test('equals the two-sided binomial sum with p = 1/2, computed by hand', () => {
+    // 2 * P(X <= 2), X ~ Bin(12, 1/2) = 2 * (1 + 12 + 66) / 4096
+    expect(mcnemarExact(10, 2)).toBeCloseTo((2 * 79) / 4096, 12);
+    expect(mcnemarExact(2, 10)).toBeCloseTo((2 * 79) / 4096, 12);
+    expect(mcnemarExact(6, 0)).toBeCloseTo(2 / 64, 12);
+    expect(mcnemarExact(5, 0)).toBeCloseTo(2 / 32, 12);
+    expect(mcnemarExact(0, 0)).toBe(1);
+    expect(mcnemarExact(5, 5)).toBe(1);
+  });
+});
+
+describe('paired comparisons', () => {
+  const strong = radii(Array.from({ length: 100 }, (_, i) => [i < 60 ? 2 : 0.2, true]));
+  const weak = radii(Array.from({ length: 100 }, (_, i) => [i < 30 ? 2 : 0.2, true]));
+
+  test('certified accuracy: a clear gain holds, its mirror fails, equal models are not told apart', () => {
+    const c = compareAccuracy('A vs B', strong, weak, 1.5, [80, 70]);
+    expect([c.oursA, c.oursB, c.images]).toEqual([60, 30, 100]);
+    expect(c.verdict).toBe('holds');
+    expect(c.p).toBeCloseTo(mcnemarExact(30, 0), 12);
+    expect(compareAccuracy('B vs A', weak, strong, 1.5).verdict).toBe('fails');
+    expect(compareAccuracy('A vs A', strong, strong, 1.5)).toMatchObject({ verdict: 'not significant', p: 1 });
+    // Below every radius both certify all: no discordant image.
+    expect(compareAccuracy('A vs B', strong, weak, 0.1).verdict).toBe('not significant');
+  });
+
+  test('a wrong prediction never counts, whatever its radius', () => {
+    const wrong = radii(Array.from({ length: 100 }, () => [3, false]));
+    expect(compareAccuracy('wrong vs weak', wrong, weak, 0).oursA).toBe(0);
+    expect(compareAcr('wrong vs weak', wrong, weak).oursA).toBe(0);
+  });
+
+  test('ACR: interval of the mean paired difference', () => {
+    const c = compareAcr('A vs B', strong, weak);
+    // differences: 30 images of 1.8, 70 of 0 -> mean 0.54
+    expect(c.oursA - c.oursB).toBeCloseTo(0.54, 12);
+    const sd = Math.sqrt((30 * (1.8 - 0.54) ** 2 + 70 * 0.54 ** 2) / 99);
+    expect(c.ci![0]).toBeCloseTo(0.54 - (1.959964 * sd) / 10, 9);
+    expect(c.verdict).toBe('holds');
+    expect(compareAcr('B vs A', weak, strong).verdict).toBe('fails');
+    // Images only one log has are left out of the pairing.
+    const short = radii(Array.from({ length: 10 }, () => [1, true]));
+    expect(compareAcr('short', short, strong).images).toBe(10);
+  });
+
+  test('combine', () => {
+    const mk = (verdict: 'holds' | 'fails' | 'not significant' | 'not run') => ({ label: '', oursA: 0, oursB: 0, paperA: null, paperB: null, images: 1, verdict });
+    expect(combine([mk('holds'), mk('holds')])).toBe('holds');
+    expect(combine([mk('holds'), mk('not significant')])).toBe('not significant');
+    expect(combine([mk('holds'), mk('fails'), mk('not run')])).toBe('fails');
+    expect(combine([mk('holds'), mk('not run')])).toBe('incomplete');
+    expect(combine([mk('not run')])).toBe('not run');
+    expect(combine([])).toBe('not run');
+  });
+});
+
+describe('evaluateClaims on synthetic runs', () => {
+  let root: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-claims-'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('SPLITZ far above RS at sigma 0.75: Tables I and III hold where run, the rest is not run', () => {
+    const images = (r: number): Array<[number, 0 | 1]> => Array.from({ length: 60 }, () => [r, 1]);
+    const sp = summarizeRun(makeRun(root, { name: 'mnist-splitz-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 1, images: images(2.6), both: true }));
+    const rs = summarizeRun(makeRun(root, { name: 'mnist-rs-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 0, images: images(1.0) }));
+    const claims = evaluateClaims([sp, rs], { 'mnist-splitz-sigma0.75': 2 });
+    const byId = Object.fromEntries(claims.map((c) => [c.id, c]));
+    expect(byId.I.verdict).toBe('holds');
+    expect(byId.I.comparisons.map((c) => c.oursA)).toEqual([100, 100, 100, 100, 100]);
+    expect(byId.I.comparisons.map((c) => c.oursB)).toEqual([0, 0, 0, 0, 0]);
+    // The paper's numbers are printed beside ours (Table I: SPLITZ 80.2 / RS 67.3 at eps 1.5).
+    expect([byId.I.comparisons[0].paperA, byId.I.comparisons[0].paperB]).toEqual([80.2, 67.3]);
+    expect(byId['I-paper'].verdict).toBe('holds');
+    expect(byId.III.verdict).toBe('incomplete');
+    expect(byId.III.comparisons.find((c) => c.label.startsWith('sigma 0.75'))!.verdict).toBe('holds');
+    expect(byId.II.verdict).toBe('not run');
+    expect(byId.V.verdict).toBe('not run');
+    // Global bound 2: the global radius is radius_fR / 2 = 1.3 -> local certifies more at eps 1.5 and above, not below.
+    const f4b = byId['4b'].comparisons;
+    expect(f4b.find((c) => c.label.startsWith('eps 2:'))!.verdict).toBe('holds');
+    expect(f4b.find((c) => c.label.startsWith('eps 0.5:'))!.verdict).toBe('not significant');
+    const md = claimsMarkdown(claims);
+    expect(md).toContain('| Table I | **holds** |');
+    expect(md).toContain('McNemar p');
+  });
+});
