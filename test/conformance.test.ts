@@ -17,6 +17,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
 import { availableBackends, initBackend, tf } from '../lib/backend';
 import { ReLUTheta } from '../lib/models/layers';
+import { batchNormalization } from '../lib/models/batchnorm';
 
 const REL_TOL = 1e-4;
 const FD_EPS = 1e-2;
@@ -41,6 +42,10 @@ const CASES: Case[] = [
   { name: 'averagePooling2d 2x2', inputShape: [2, 6, 6, 3], make: () => tfl.layers.averagePooling2d({ poolSize: 2 }) },
   { name: 'averagePooling2d 3x3 stride 2 same', inputShape: [2, 7, 7, 2], make: () => tfl.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }) },
   { name: 'batchNormalization (training)', inputShape: [6, 3, 3, 4], make: () => tfl.layers.batchNormalization({ axis: -1 }) },
+  // splitz's layer (one fused kernel on wasm, lib/kernels/batchnorm.ts), odd channel count too
+  { name: 'BatchNormalization, fused (training)', inputShape: [6, 3, 3, 4], make: () => batchNormalization({ axis: -1 }) },
+  { name: 'BatchNormalization, fused (training), 5 channels', inputShape: [5, 3, 2, 5], make: () => batchNormalization({ axis: -1, momentum: 0.9, epsilon: 1e-5 }) },
+  { name: 'relu', inputShape: [3, 10], make: () => tfl.layers.reLU(), avoid: [0] },
   { name: 'ReLUTheta', inputShape: [3, 10], make: () => new ReLUTheta({ theta: 0.7 }), avoid: [0, 0.7] },
 ];
 

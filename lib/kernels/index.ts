@@ -55,6 +55,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, powFast, tileKernel } from './heap';
+import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerBatchNormTraining } from './batchnorm';
+import { RELU_GRAD_KERNEL, registerReluGradient } from './relu';
 
 type Info = tf.TensorInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -649,6 +651,9 @@ export const SPLITZ_WASM_KERNELS: readonly string[] = [
   tf.Sum,
   tf.Mean,
   CLIP_GRAD_KERNEL,
+  BN_TRAIN_KERNEL,
+  BN_TRAIN_GRAD_KERNEL,
+  RELU_GRAD_KERNEL,
 ];
 
 /**
@@ -671,6 +676,8 @@ export function registerWasmTrainingKernels(): void {
   register(tf.Sum, reduceLeading(tf.Sum, false));
   register(tf.Mean, reduceLeading(tf.Mean, true));
   registerClipGradKernel();
+  registerBatchNormTraining();
+  registerReluGradient();
   // The padded-border AvgPoolGrad error is in tfjs-backend-cpu too: fix both,
   // so cpu stays the reference the conformance test compares against.
   for (const backendName of ['wasm', 'cpu']) {

@@ -34,6 +34,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { CIFAR10_MEAN, CIFAR10_STD } from '../data/stats';
 import { InitSource, ZooOptions, checkSeed, checkSplit, checkWidth, scaled } from './common';
 import { Normalize, ReLUTheta } from './layers';
+import { batchNormalization } from './batchnorm';
 
 export type CifarResnetDepth = 20 | 32 | 56 | 110;
 export const CIFAR_RESNET_DEPTHS: readonly CifarResnetDepth[] = [20, 32, 56, 110];
@@ -62,14 +63,14 @@ function basicBlock(x: ST, inPlanes: number, planes: number, stride: number, pre
   const conv = (filters: number, kernelSize: number, s: number, name: string) =>
     tfl.layers.conv2d({ filters, kernelSize, strides: s, padding: 'same', useBias: false, kernelInitializer: init.heConv(), name });
   let y = conv(planes, 3, stride, `${prefix}_conv1`).apply(x) as ST;
-  y = tfl.layers.batchNormalization({ ...BN, name: `${prefix}_bn1` }).apply(y) as ST;
+  y = batchNormalization({ ...BN, name: `${prefix}_bn1` }).apply(y) as ST;
   y = tfl.layers.reLU({ name: `${prefix}_relu1` }).apply(y) as ST;
   y = conv(planes, 3, 1, `${prefix}_conv2`).apply(y) as ST;
-  y = tfl.layers.batchNormalization({ ...BN, name: `${prefix}_bn2` }).apply(y) as ST;
+  y = batchNormalization({ ...BN, name: `${prefix}_bn2` }).apply(y) as ST;
   let shortcut = x;
   if (stride !== 1 || inPlanes !== planes) {
     shortcut = conv(planes, 1, stride, `${prefix}_down_conv`).apply(x) as ST;
-    shortcut = tfl.layers.batchNormalization({ ...BN, name: `${prefix}_down_bn` }).apply(shortcut) as ST;
+    shortcut = batchNormalization({ ...BN, name: `${prefix}_down_bn` }).apply(shortcut) as ST;
   }
   const sum = tfl.layers.add({ name: `${prefix}_add` }).apply([y, shortcut]) as ST;
   return tfl.layers.reLU({ name: `${prefix}_relu2` }).apply(sum) as ST;
@@ -94,7 +95,7 @@ function basicResnet(spec: BasicResnetSpec): tfl.LayersModel {
     x = new ReLUTheta({ theta, name: 'stem_relu_theta' }).apply(x) as ST;
   } else {
     x = tfl.layers.conv2d({ filters: stem, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: init.heConv(), name: 'stem_conv' }).apply(x) as ST;
-    x = tfl.layers.batchNormalization({ ...BN, name: 'stem_bn' }).apply(x) as ST;
+    x = batchNormalization({ ...BN, name: 'stem_bn' }).apply(x) as ST;
     x = tfl.layers.reLU({ name: 'stem_relu' }).apply(x) as ST;
   }
   if (spec.imagenetStem) x = tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'stem_pool' }).apply(x) as ST;

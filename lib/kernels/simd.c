@@ -1,0 +1,248 @@
+/*
+ * WebAssembly SIMD kernels that run directly on the tfjs wasm backend's heap.
+ *
+ * Built by ./build-simd.sh into simd-wasm.ts (the module's bytes, base64) and
+ * instantiated by ./simd.ts with the backend's own WebAssembly.Memory as its
+ * memory, so every pointer below is an offset of a tensor on that heap: no
+ * copies in or out.
+ *
+ * Rules that keep this module from touching memory it does not own: no
+ * globals, no static data, no stack arrays (the linker's stack would sit in
+ * the backend's memory). Everything a function writes is an output or a
+ * scratch buffer the caller allocated on the heap.
+ *
+ * Layout is channels-last throughout: a tensor of N rows (pixels) and C
+ * channels is row r, channel c at x[r*C + c].
+ */
+#include <wasm_simd128.h>
+
+typedef unsigned int u32;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+/* Rows summed in float32 before they are added into the float64 totals. */
+#define BLOCK 64
+
+/*
+ * acc[c] += sum_r f(x[r*C + c]) over N rows, with f the identity (mean == 0,
+ * squared == 0) or (x - mean[c])^2 (squared == 1). Float32 partial sums over
+ * BLOCK rows, float64 totals: float32-level accuracy however large N is.
+ * part: C floats of scratch. Vector path when C % 4 == 0.
+ */
+static void channel_sums(const float *x, u32 N, u32 C, const float *mean, int squared, float *part, double *acc) {
+  for (u32 r0 = 0; r0 < N; r0 += BLOCK) {
+    u32 r1 = r0 + BLOCK < N ? r0 + BLOCK : N;
+    for (u32 c = 0; c < C; c++) part[c] = 0.0f;
+    if ((C & 3) == 0) {
+      for (u32 r = r0; r < r1; r++) {
+        const float *row = x + (unsigned long)r * C;
+        for (u32 c = 0; c < C; c += 4) {
+          v128_t v = wasm_v128_load(row + c);
+          if (squared) {
+            v = wasm_f32x4_sub(v, wasm_v128_load(mean + c));
+            v = wasm_f32x4_mul(v, v);
+          }
+          wasm_v128_store(part + c, wasm_f32x4_add(wasm_v128_load(part + c), v));
+        }
+      }
+    } else {
+      for (u32 r = r0; r < r1; r++) {
+        const float *row = x + (unsigned long)r * C;
+        for (u32 c = 0; c < C; c++) {
+          float v = row[c];
+          if (squared) {
+            v -= mean[c];
+            v *= v;
+          }
+          part[c] += v;
+        }
+      }
+    }
+    for (u32 c = 0; c < C; c++) acc[c] += part[c];
+  }
+}
+
+/*
+ * Batch norm in training mode, forward: per-channel batch mean and (biased)
+ * variance, as tf.moments computes them (variance = mean((x - mean)^2), two
+ * passes), then y = (x - mean) * gamma / sqrt(var + eps) + beta written as
+ * y = x * s + t.
+ * scratch: 2*C floats + 2*C doubles (8-byte aligned).
+ */
+EXPORT(bn_forward)
+void bn_forward(const float *x, float *y, u32 N, u32 C, const float *gamma, const float *beta, float eps,
+                float *mean, float *var, float *scratch) {
+  float *part = scratch;
+  float *s = scratch + C;
+  double *acc = (double *)(scratch + 2 * C);
+  double *t = acc + C;
+  for (u32 c = 0; c < C; c++) acc[c] = 0.0;
+  channel_sums(x, N, C, 0, 0, part, acc);
+  for (u32 c = 0; c < C; c++) {
+    mean[c] = (float)(acc[c] / N);
+    acc[c] = 0.0;
+  }
+  channel_sums(x, N, C, mean, 1, part, acc);
+  for (u32 c = 0; c < C; c++) {
+    var[c] = (float)(acc[c] / N);
+    double inv = 1.0 / __builtin_sqrt((double)var[c] + (double)eps);
+    s[c] = (float)(gamma[c] * inv);
+    t[c] = beta[c] - (double)mean[c] * gamma[c] * inv;
+  }
+  /* t as float32 in part[] for the vector loop */
+  for (u32 c = 0; c < C; c++) part[c] = (float)t[c];
+  if ((C & 3) == 0) {
+    for (u32 r = 0; r < N; r++) {
+      const float *xr = x + (unsigned long)r * C;
+      float *yr = y + (unsigned long)r * C;
+      for (u32 c = 0; c < C; c += 4)
+        wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(s + c)), wasm_v128_load(part + c)));
+    }
+  } else {
+    for (u32 r = 0; r < N; r++)
+      for (u32 c = 0; c < C; c++) y[(unsigned long)r * C + c] = x[(unsigned long)r * C + c] * s[c] + part[c];
+  }
+}
+
+/*
+ * Batch norm backward, reduction pass: sums[c] = sum_r dy, sums[C + c] =
+ * sum_r dy * (x - mean) (float64). scratch: 2*C floats.
+ */
+EXPORT(bn_backward_sums)
+void bn_backward_sums(const float *dy, const float *x, u32 N, u32 C, const float *mean, double *sums, float *scratch) {
+  float *p0 = scratch;
+  float *p1 = scratch + C;
+  for (u32 c = 0; c < 2 * C; c++) sums[c] = 0.0;
+  for (u32 r0 = 0; r0 < N; r0 += BLOCK) {
+    u32 r1 = r0 + BLOCK < N ? r0 + BLOCK : N;
+    for (u32 c = 0; c < 2 * C; c++) scratch[c] = 0.0f;
+    if ((C & 3) == 0) {
+      for (u32 r = r0; r < r1; r++) {
+        const float *g = dy + (unsigned long)r * C;
+        const float *xr = x + (unsigned long)r * C;
+        for (u32 c = 0; c < C; c += 4) {
+          v128_t d = wasm_v128_load(g + c);
+          v128_t xc = wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c));
+          wasm_v128_store(p0 + c, wasm_f32x4_add(wasm_v128_load(p0 + c), d));
+          wasm_v128_store(p1 + c, wasm_f32x4_add(wasm_v128_load(p1 + c), wasm_f32x4_mul(d, xc)));
+        }
+      }
+    } else {
+      for (u32 r = r0; r < r1; r++)
+        for (u32 c = 0; c < C; c++) {
+          float d = dy[(unsigned long)r * C + c];
+          p0[c] += d;
+          p1[c] += d * (x[(unsigned long)r * C + c] - mean[c]);
+        }
+    }
+    for (u32 c = 0; c < C; c++) {
+      sums[c] += p0[c];
+      sums[C + c] += p1[c];
+    }
+  }
+}
+
+/* dx = a * dy + b * x + k, per channel a, b, k (the batch-norm input gradient with its coefficients folded). */
+EXPORT(bn_backward_dx)
+void bn_backward_dx(const float *dy, const float *x, float *dx, u32 N, u32 C, const float *a, const float *b, const float *k) {
+  if ((C & 3) == 0) {
+    for (u32 r = 0; r < N; r++) {
+      const float *g = dy + (unsigned long)r * C;
+      const float *xr = x + (unsigned long)r * C;
+      float *o = dx + (unsigned long)r * C;
+      for (u32 c = 0; c < C; c += 4) {
+        v128_t v = wasm_f32x4_mul(wasm_v128_load(g + c), wasm_v128_load(a + c));
+        v = wasm_f32x4_add(v, wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(b + c)));
+        wasm_v128_store(o + c, wasm_f32x4_add(v, wasm_v128_load(k + c)));
+      }
+    }
+  } else {
+    for (u32 r = 0; r < N; r++)
+      for (u32 c = 0; c < C; c++) {
+        unsigned long i = (unsigned long)r * C + c;
+        dx[i] = dy[i] * a[c] + x[i] * b[c] + k[c];
+      }
+  }
+}
+
+/* ReLU's gradient: dx = dy where x > 0, else 0 (tfjs-core's rule: step(x) * dy, step(0) = 0). */
+EXPORT(relu_grad)
+void relu_grad(const float *dy, const float *x, float *dx, u32 n) {
+  u32 i = 0;
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (; i + 4 <= n; i += 4) {
+    v128_t m = wasm_f32x4_gt(wasm_v128_load(x + i), zero);
+    wasm_v128_store(dx + i, wasm_v128_and(wasm_v128_load(dy + i), m));
+  }
+  for (; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+/*
+ * Zero-padded copy for the convolution gradients: xp [B, Hp, Wp, Cp] with
+ * x [B, H, W, C] at rows top.., columns left.., channels 0..C-1; zeros
+ * elsewhere (Cp >= C rounds the channels up to a multiple of 4).
+ */
+EXPORT(pad_nhwc)
+void pad_nhwc(const float *x, float *xp, u32 B, u32 H, u32 W, u32 C, u32 Hp, u32 Wp, u32 Cp, u32 top, u32 left) {
+  unsigned long total = (unsigned long)B * Hp * Wp * Cp;
+  for (unsigned long i = 0; i < total; i++) xp[i] = 0.0f;
+  for (u32 b = 0; b < B; b++)
+    for (u32 h = 0; h < H; h++) {
+      const float *src = x + (((unsigned long)b * H + h) * W) * C;
+      float *dst = xp + (((unsigned long)b * Hp + h + top) * Wp + left) * Cp;
+      for (u32 w = 0; w < W; w++)
+        for (u32 c = 0; c < C; c++) dst[(unsigned long)w * Cp + c] = src[(unsigned long)w * C + c];
+    }
+}
+
+/*
+ * Filter gradient of a 2-D convolution, from the padded input:
+ *   dw[(di*fw + dj)*Cp + c][o] += sum_{b,i,j} xp[b, i*sh + di, j*sw + dj, c] * dy[b, i, j, o]
+ * xp [B, Hp, Wp, Cp] (padded so that every tap is in range), dy [B, oH, oW, O],
+ * Cp % 4 == 0, O % 8 == 0; dw [fh*fw*Cp, O] must be zeroed by the caller.
+ * Register block: 4 input channels x 8 output channels (8 accumulators),
+ * summed over the pixels of one image; one image's xp and dy stay in cache
+ * while all taps and channel blocks pass over them.
+ */
+EXPORT(conv_filter_grad)
+void conv_filter_grad(const float *xp, const float *dy, float *dw, u32 B, u32 Hp, u32 Wp, u32 Cp, u32 oH, u32 oW, u32 O,
+                      u32 fh, u32 fw, u32 sh, u32 sw) {
+  const unsigned long xStep = (unsigned long)sw * Cp;
+  for (u32 b = 0; b < B; b++) {
+    const float *ximg = xp + (unsigned long)b * Hp * Wp * Cp;
+    const float *gimg = dy + (unsigned long)b * oH * oW * O;
+    for (u32 di = 0; di < fh; di++)
+      for (u32 dj = 0; dj < fw; dj++) {
+        float *dwTap = dw + (unsigned long)(di * fw + dj) * Cp * O;
+        for (u32 c = 0; c < Cp; c += 4)
+          for (u32 o = 0; o < O; o += 8) {
+            float *w0 = dwTap + (unsigned long)c * O + o;
+            v128_t a00 = wasm_v128_load(w0), a01 = wasm_v128_load(w0 + 4);
+            v128_t a10 = wasm_v128_load(w0 + O), a11 = wasm_v128_load(w0 + O + 4);
+            v128_t a20 = wasm_v128_load(w0 + 2 * O), a21 = wasm_v128_load(w0 + 2 * O + 4);
+            v128_t a30 = wasm_v128_load(w0 + 3 * O), a31 = wasm_v128_load(w0 + 3 * O + 4);
+            for (u32 i = 0; i < oH; i++) {
+              const float *xr = ximg + ((unsigned long)(i * sh + di) * Wp + dj) * Cp + c;
+              const float *gr = gimg + (unsigned long)i * oW * O + o;
+              for (u32 j = 0; j < oW; j++, xr += xStep, gr += O) {
+                v128_t g0 = wasm_v128_load(gr), g1 = wasm_v128_load(gr + 4);
+                v128_t x0 = wasm_v128_load32_splat(xr), x1 = wasm_v128_load32_splat(xr + 1);
+                v128_t x2 = wasm_v128_load32_splat(xr + 2), x3 = wasm_v128_load32_splat(xr + 3);
+                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0));
+                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
+                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0));
+                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
+                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0));
+                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
+                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0));
+                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+              }
+            }
+            wasm_v128_store(w0, a00), wasm_v128_store(w0 + 4, a01);
+            wasm_v128_store(w0 + O, a10), wasm_v128_store(w0 + O + 4, a11);
+            wasm_v128_store(w0 + 2 * O, a20), wasm_v128_store(w0 + 2 * O + 4, a21);
+            wasm_v128_store(w0 + 3 * O, a30), wasm_v128_store(w0 + 3 * O + 4, a31);
+          }
+      }
+  }
+}
