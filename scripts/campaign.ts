@@ -39,6 +39,8 @@ interface PlanRun {
   config: string;
   scale: string;
   global_bound?: boolean;
+  /** Facts about the run that its logs do not hold (copied into run.json). */
+  notes?: string[];
 }
 
 interface Options {
@@ -206,6 +208,7 @@ async function runOne(r: PlanRun, engine: { dir: string; commit: string; dirty: 
       wall_seconds: certRecords.reduce((s, x) => s + x.time, 0),
     },
     global_bound: globalL ?? null,
+    notes: r.notes ?? [],
     checkpoint:
       bestBytes <= MAX_CHECKPOINT_BYTES
         ? { dir: 'best', bytes: bestBytes }
