@@ -132,7 +132,7 @@ test('gradients on wasm agree with central finite differences of the fused forwa
     tf.tidy(() => {
       const o = batchNormTraining(tf.tensor(p.x, p.shape), tf.tensor1d(p.gamma), tf.tensor1d(p.beta), EPS);
       const parts = [tf.sum(tf.mul(o.y, tf.tensor(p.ry, p.shape))), tf.sum(tf.mul(o.mean, tf.tensor1d(p.rm))), tf.sum(tf.mul(o.variance, tf.tensor1d(p.rv)))];
-      return parts.reduce((a, t) => a + t.dataSync()[0], 0);
+      return parts.reduce<number>((a, t) => a + t.dataSync()[0], 0);
     });
   const h = 1e-2;
   const fields = ['x', 'gamma', 'beta'] as const;

@@ -86,6 +86,12 @@ const CASES: Array<{ x: Shape4; f: Shape4; stride: number; pad: PadArg }> = [
   { x: [4, 12, 12, 1], f: [5, 5, 1, 6], stride: 1, pad: 'valid' }, // LeNet's first conv, small
   { x: [2, 8, 7, 2], f: [3, 3, 2, 3], stride: 2, pad: 1 }, // explicit numeric pad
   { x: [2, 6, 6, 4], f: [1, 1, 4, 3], stride: 2, pad: 'same' },
+  // Output channels in blocks of 8: the SIMD filter gradient (lib/kernels/conv-simd.ts) applies.
+  { x: [3, 7, 6, 5], f: [3, 3, 5, 8], stride: 1, pad: 'same' }, // channels padded 5 -> 8
+  { x: [2, 9, 8, 4], f: [3, 3, 4, 16], stride: 2, pad: 'same' },
+  { x: [2, 9, 10, 3], f: [3, 2, 3, 8], stride: 2, pad: 'valid' }, // uncovered rows/cols
+  { x: [2, 6, 6, 8], f: [1, 1, 8, 8], stride: 2, pad: 'same' }, // unpadded: x used in place
+  { x: [2, 8, 7, 2], f: [3, 3, 2, 8], stride: 2, pad: 1 },
 ];
 
 beforeAll(async () => {
@@ -111,8 +117,8 @@ describe.each(CASES)('conv2d x=%j', (c) => {
   test(`stride ${c.stride}, pad ${JSON.stringify(c.pad)}: Conv2DBackpropFilter/Input match cpu and the float64 definition`, async () => {
     const def = convGradsByDefinition(x, c.x, w, c.f, dy, c.stride, c.pad);
     const dWc = await runOn('cpu', 'Conv2DBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...conv, filterShape: c.f });
-    // Every dW formulation: the per-shape choice, the dilated conv, im2col + matmul.
-    for (const impl of ['splitz', 'conv', 'matmul'] as const) {
+    // Every dW formulation: the per-shape choice, the dilated conv, im2col + matmul, SIMD (or its fallback).
+    for (const impl of ['splitz', 'conv', 'matmul', 'simd'] as const) {
       useWasmConv2DBackpropFilter(impl);
       const dWw = await runOn('wasm', 'Conv2DBackpropFilter', { x: { data: x, shape: c.x }, dy: { data: dy, shape: dyShape } }, { ...conv, filterShape: c.f });
       expect(dWw.shape).toEqual(c.f);

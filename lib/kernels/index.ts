@@ -57,6 +57,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, powFast, tileKernel } from './heap';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerBatchNormTraining } from './batchnorm';
 import { RELU_GRAD_KERNEL, registerReluGradient } from './relu';
+import { conv2DBackpropFilterSimd } from './conv-simd';
 
 type Info = tf.TensorInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -241,12 +242,12 @@ function conv2DBackpropFilterMatMul({ inputs, backend, attrs }: KernelArgs): Inf
 }
 
 /** Which implementation answers Conv2DBackpropFilter on wasm ('splitz': per shape, see chooseBackpropFilter). */
-export type BackpropFilterImpl = 'splitz' | 'conv' | 'matmul';
+export type BackpropFilterImpl = 'splitz' | 'conv' | 'matmul' | 'simd';
 let backpropFilterImpl: BackpropFilterImpl = 'splitz';
 
 /** Choose the Conv2DBackpropFilter formulation on wasm (tests and benchmarks). */
 export function useWasmConv2DBackpropFilter(impl: BackpropFilterImpl): void {
-  if (!['splitz', 'conv', 'matmul'].includes(impl)) throw new Error(`useWasmConv2DBackpropFilter: impl must be 'splitz', 'conv' or 'matmul', got '${impl}'`);
+  if (!['splitz', 'conv', 'matmul', 'simd'].includes(impl)) throw new Error(`useWasmConv2DBackpropFilter: impl must be 'splitz', 'conv', 'matmul' or 'simd', got '${impl}'`);
   registerWasmTrainingKernels();
   backpropFilterImpl = impl;
 }
@@ -262,8 +263,15 @@ export function chooseBackpropFilter(inShape: Shape4, filterShape: Shape4, strid
 
 function conv2DBackpropFilterDispatch(args: KernelArgs): Info {
   const a = args.attrs ?? {};
+  // The SIMD kernel (./conv-simd.ts) first, where it applies (output channels
+  // in blocks of 8); 'simd' falls back like 'splitz' where it does not.
+  if (backpropFilterImpl === 'splitz' || backpropFilterImpl === 'simd') {
+    checkAttrs('Conv2DBackpropFilter', a);
+    const fast = conv2DBackpropFilterSimd(args);
+    if (fast) return fast;
+  }
   const impl =
-    backpropFilterImpl === 'splitz'
+    backpropFilterImpl === 'splitz' || backpropFilterImpl === 'simd'
       ? chooseBackpropFilter((args.inputs.x as Info).shape as Shape4, a.filterShape as Shape4, a.strides as number | [number, number], a.pad as Pad)
       : backpropFilterImpl;
   return impl === 'matmul' ? conv2DBackpropFilterMatMul(args) : conv2DBackpropFilter(args);
