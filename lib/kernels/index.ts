@@ -54,7 +54,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // The wasm kernels this module composes (and the built-in one it replaces) must be registered first.
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
-import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, powFast, tileKernel } from './heap';
+import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, maxPoolGrad2x2, powFast, tileKernel } from './heap';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerBatchNormTraining } from './batchnorm';
 import { RELU_GRAD_KERNEL, registerReluGradient } from './relu';
 import { conv2DBackpropFilterSimd } from './conv-simd';
@@ -480,6 +480,10 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): Info {
   const x = wasm.typedArrayFromHeap(input);
   const g = wasm.typedArrayFromHeap(dy);
   const dx = wasm.typedArrayFromHeap(out);
+  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oH <= H && 2 * oW <= W) {
+    maxPoolGrad2x2(x, g, dx, B, H, W, C, oH, oW);
+    return out;
+  }
   dx.fill(0);
   const best = new Float32Array(C);
   const at = new Int32Array(C);

@@ -112,12 +112,22 @@ export function varyingMasks(split: SplitModel, x: tf.Tensor, gamma: number | nu
   return intervalBounds(split, x, gamma).map((iv) => iv.layers.filter((l) => l.outMask).map((l) => l.outMask!));
 }
 
+/**
+ * Euclidean norm of each row (batch entry) of t: sqrt(sum(square(t))), the
+ * same values as tf.norm(t, 2, 1), which squares through abs + pow; its
+ * gradient dy * t / norm equals tf.norm's too (up to the sign of zeros),
+ * without the three extra passes over the tensor.
+ */
+function rowNorms(t: tf.Tensor): tf.Tensor1D {
+  return tf.sqrt(tf.sum(tf.square(tf.reshape(t, [t.shape[0], -1])), 1)) as tf.Tensor1D;
+}
+
 /** Power iteration on A = I_out W' P_in for a batch; returns unit vectors (detached). */
 function powerIterate(A: AffineTf, kernel: tf.Tensor, inMask: tf.Tensor, outMask: tf.Tensor | undefined, v0: tf.Tensor, iterations: number): tf.Tensor {
   return tf.tidy(() => {
     const B = v0.shape[0];
     const axes = v0.shape.slice(1).map((_, i) => i + 1);
-    const unit = (v: tf.Tensor) => tf.div(v, tf.add(tf.reshape(tf.norm(tf.reshape(v, [B, -1]), 2, 1), [B, ...axes.map(() => 1)]), 1e-12));
+    const unit = (v: tf.Tensor) => tf.div(v, tf.add(tf.reshape(rowNorms(v), [B, ...axes.map(() => 1)]), 1e-12));
     let v = unit(tf.mul(v0, inMask));
     for (let t = 0; t < iterations; t++) {
       let u = A.apply(v, kernel);
@@ -192,7 +202,7 @@ export function localLipschitzTensor(
       tf.tidy(() => {
         let u = A.apply(v, live);
         if (outMask) u = tf.mul(u, outMask);
-        return tf.norm(tf.reshape(u, [B, -1]), 2, 1) as tf.Tensor1D;
+        return rowNorms(u);
       }),
     );
   });
