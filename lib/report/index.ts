@@ -7,3 +7,4 @@ export * from './tables';
 export * from './claims';
 export * from './figures';
 export * from './quick';
+export * from './lipschitz-nets';

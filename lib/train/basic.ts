@@ -1,5 +1,6 @@
 /**
- * A minimal minibatch trainer: softmax cross-entropy, Adam, shuffled batches.
+ * A minimal minibatch trainer: softmax cross-entropy, Adam, shuffled batches
+ * (optionally crop + flip or Gaussian noise).
  * It is the smallest loop that exercises a backend's training kernels (the
  * wasm conformance and MNIST tests use it); the SPLITZ trainer (the loss of
  * eq. 17, noise, schedules) builds on `crossEntropyStep` / `batchTensors`.
@@ -9,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import seedrandom from 'seedrandom';
 import { ImageDataset } from '../data/types';
 import { gather, shuffleInPlace } from '../data/batches';
+import { AugmentOptions, cropFlip, drawCropFlip } from '../data/augment';
 
 /** The tf.Variables behind a tfjs-layers model's trainable weights. */
 export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
@@ -44,6 +46,12 @@ export function batchTensors(data: ImageDataset, indices: ArrayLike<number>): { 
   return { images: tf.tensor4d(g.images, [indices.length, ...data.shape]), labels: tf.tensor1d(g.labels, 'int32') };
 }
 
+function augmentedBatch(data: ImageDataset, indices: ArrayLike<number>, augment: AugmentOptions, rng: () => number): { images: tf.Tensor4D; labels: tf.Tensor1D } {
+  const g = gather(data, indices);
+  const images = cropFlip(g.images, indices.length, data.shape, drawCropFlip(indices.length, rng, augment));
+  return { images: tf.tensor4d(images, [indices.length, ...data.shape]), labels: tf.tensor1d(g.labels, 'int32') };
+}
+
 export interface BasicTrainOptions {
   steps: number;
   batchSize?: number;
@@ -56,6 +64,13 @@ export interface BasicTrainOptions {
    * smoothing at that sigma. Default 0 (clean training).
    */
   noise?: number;
+  /**
+   * CIFAR-10 augmentation of each batch (lib/data/augment: crop with zero
+   * padding 4, then a horizontal flip with probability 1/2): true, or its
+   * options. Drawn from its own stream of `seed`, so the batch order is the
+   * same with and without it. Default none.
+   */
+  augment?: boolean | AugmentOptions;
   /** Called after every step with its loss. */
   onStep?: (step: number, loss: number) => void;
 }
@@ -76,6 +91,8 @@ export function trainBasic(model: tfl.LayersModel, data: ImageDataset, options: 
   const rng = seedrandom(String(options.seed ?? 0));
   // An independent seed per step for the noise, derived from the batch-order seed.
   const noiseSeed = (step: number) => ((options.seed ?? 0) * 1000003 + step * 7919 + 17) % 2147483647;
+  const augment: AugmentOptions | undefined = options.augment === true ? {} : options.augment || undefined;
+  const augRng = seedrandom(`${options.seed ?? 0}/augment`);
   const order = Int32Array.from({ length: data.n }, (_, i) => i);
   let pos = data.n; // forces a shuffle before the first batch
   const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
@@ -86,7 +103,8 @@ export function trainBasic(model: tfl.LayersModel, data: ImageDataset, options: 
         shuffleInPlace(order, rng);
         pos = 0;
       }
-      const clean = batchTensors(data, order.subarray(pos, pos + batchSize));
+      const idx = order.subarray(pos, pos + batchSize);
+      const clean = augment ? augmentedBatch(data, idx, augment, augRng) : batchTensors(data, idx);
       const labels = clean.labels;
       const images =
         noise > 0 ? tf.tidy(() => tf.add(clean.images, tf.mul(tf.randomNormal(clean.images.shape, 0, 1, 'float32', noiseSeed(step)), noise)) as tf.Tensor4D) : clean.images;
