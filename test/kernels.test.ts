@@ -92,6 +92,10 @@ const CASES: Array<{ x: Shape4; f: Shape4; stride: number; pad: PadArg }> = [
   { x: [2, 9, 10, 3], f: [3, 2, 3, 8], stride: 2, pad: 'valid' }, // uncovered rows/cols
   { x: [2, 6, 6, 8], f: [1, 1, 8, 8], stride: 2, pad: 'same' }, // unpadded: x used in place
   { x: [2, 8, 7, 2], f: [3, 3, 2, 8], stride: 2, pad: 1 },
+  // Stride 1 with input channels in 8s: the SIMD input gradient applies too.
+  { x: [2, 7, 6, 8], f: [3, 3, 8, 16], stride: 1, pad: 'same' },
+  { x: [2, 8, 9, 16], f: [3, 2, 16, 8], stride: 1, pad: 'valid' },
+  { x: [2, 6, 7, 8], f: [5, 5, 8, 8], stride: 1, pad: 2 },
 ];
 
 beforeAll(async () => {
@@ -126,7 +130,7 @@ describe.each(CASES)('conv2d x=%j', (c) => {
       expectClose(dWw.data, def.dW, `dW (${impl}) wasm vs definition`);
     }
     useWasmConv2DBackpropFilter('splitz');
-    for (const impl of ['splitz', 'conv', 'matmul', 'builtin'] as const) {
+    for (const impl of ['splitz', 'conv', 'matmul', 'builtin', 'simd'] as const) {
       useWasmConv2DBackpropInput(impl);
       const dxw = await runOn('wasm', 'Conv2DBackpropInput', { dy: { data: dy, shape: dyShape }, filter: { data: w, shape: c.f } }, { ...conv, inputShape: c.x });
       expect(dxw.shape).toEqual(c.x);
@@ -135,6 +139,43 @@ describe.each(CASES)('conv2d x=%j', (c) => {
     useWasmConv2DBackpropInput('splitz');
     const dxc = await runOn('cpu', 'Conv2DBackpropInput', { dy: { data: dy, shape: dyShape }, filter: { data: w, shape: c.f } }, { ...conv, inputShape: c.x });
     expectClose(dxc.data, def.dx, 'dx cpu vs definition (the reference itself)');
+  });
+});
+
+describe.each(CASES)('forward conv2d x=%j', (c) => {
+  test(`stride ${c.stride}, pad ${JSON.stringify(c.pad)}: Conv2D and FusedConv2D (SIMD where output channels come in 8s, else XNNPACK) match cpu and the float64 definition`, async () => {
+    const rng = seedrandom(`fwd ${JSON.stringify(c)}`);
+    const x = randn(c.x.reduce((a, b) => a * b), rng);
+    const w = randn(c.f.reduce((a, b) => a * b), rng);
+    const bias = randn(c.f[3], rng);
+    const { oH, oW, top, left } = geometry(c.x, c.f, c.stride, c.pad);
+    const [B, H, W, C] = c.x;
+    const [fh, fw, , O] = c.f;
+    const def = new Float64Array(B * oH * oW * O);
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < oH; i++)
+        for (let j = 0; j < oW; j++)
+          for (let di = 0; di < fh; di++)
+            for (let dj = 0; dj < fw; dj++) {
+              const r = i * c.stride + di - top;
+              const q = j * c.stride + dj - left;
+              if (r < 0 || r >= H || q < 0 || q >= W) continue;
+              for (let ch = 0; ch < C; ch++)
+                for (let o = 0; o < O; o++) def[((b * oH + i) * oW + j) * O + o] += x[((b * H + r) * W + q) * C + ch] * w[((di * fw + dj) * C + ch) * O + o];
+            }
+    const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
+    const inputs = { x: { data: x, shape: c.x }, filter: { data: w, shape: c.f } };
+    for (const kernel of ['Conv2D', 'FusedConv2D']) {
+      const got = await runOn('wasm', kernel, inputs, kernel === 'FusedConv2D' ? { ...attrs, activation: 'linear' } : attrs);
+      expect(got.shape).toEqual([B, oH, oW, O]);
+      expectClose(got.data, def, `${kernel} wasm vs definition`);
+      const ref = await runOn('cpu', kernel, inputs, kernel === 'FusedConv2D' ? { ...attrs, activation: 'linear' } : attrs);
+      expectClose(got.data, ref.data, `${kernel} wasm vs cpu`);
+    }
+    // With a bias and a ReLU (the built-in kernel runs): still equal to cpu.
+    const fusedAttrs = { ...attrs, activation: 'relu' };
+    const withBias = { ...inputs, bias: { data: bias, shape: [O] } };
+    expectClose((await runOn('wasm', 'FusedConv2D', withBias, fusedAttrs)).data, (await runOn('cpu', 'FusedConv2D', withBias, fusedAttrs)).data, 'FusedConv2D + bias + relu wasm vs cpu');
   });
 });
 

@@ -57,7 +57,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, maxPoolGrad2x2, powFast, tileKernel } from './heap';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerBatchNormTraining } from './batchnorm';
 import { RELU_GRAD_KERNEL, registerReluGradient } from './relu';
-import { conv2DBackpropFilterSimd } from './conv-simd';
+import { conv2DBackpropFilterSimd, conv2DBackpropInputSimd, conv2DSimd } from './conv-simd';
 
 type Info = tf.TensorInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -72,7 +72,7 @@ interface WasmBackendLike {
  * picks 'matmul' or 'conv' per shape (see chooseBackpropInput); 'builtin' is
  * tfjs-backend-wasm's own loop.
  */
-export type BackpropInputImpl = 'splitz' | 'conv' | 'matmul' | 'builtin';
+export type BackpropInputImpl = 'splitz' | 'conv' | 'matmul' | 'builtin' | 'simd';
 
 let registered = false;
 /** The wasm backend's own kernels that splitz replaced, by kernel name. */
@@ -424,11 +424,28 @@ function conv2DBackpropInputDispatch(args: KernelArgs): Info {
   const own = builtin.get(tf.Conv2DBackpropInput);
   if (backpropInputImpl === 'builtin' && own) return own.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
   const a = args.attrs ?? {};
+  // The SIMD kernel (./conv-simd.ts) first where it applies (stride 1, input channels in 8s).
+  if (backpropInputImpl === 'splitz' || backpropInputImpl === 'simd') {
+    checkAttrs('Conv2DBackpropInput', a);
+    const fast = conv2DBackpropInputSimd(args);
+    if (fast) return fast;
+  }
   const impl =
-    backpropInputImpl === 'splitz'
+    backpropInputImpl === 'splitz' || backpropInputImpl === 'simd'
       ? chooseBackpropInput(a.inputShape as Shape4, (args.inputs.filter as Info).shape as Shape4, a.strides as number | [number, number], a.pad as Pad)
       : backpropInputImpl;
   return impl === 'matmul' ? conv2DBackpropInputMatMul(args) : conv2DBackpropInput(args);
+}
+
+/** A SIMD kernel of ./conv-simd.ts where it applies (it returns undefined elsewhere), else the built-in one. */
+function simdOrBuiltin(kernelName: string, fast: (args: KernelArgs) => Info | undefined) {
+  return (args: KernelArgs): Info => {
+    const out = fast(args);
+    if (out) return out;
+    const own = builtin.get(kernelName);
+    if (!own) throw new Error(`splitz wasm kernels: no built-in '${kernelName}' kernel to fall back on`);
+    return own.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info;
+  };
 }
 
 /** Matrix products with the transposes materialised, so XNNPACK runs them. */
@@ -578,7 +595,7 @@ function register(kernelName: string, kernelFunc: (args: KernelArgs) => Info): v
  * loop; kept for benchmarks and as a fallback).
  */
 export function useWasmConv2DBackpropInput(impl: BackpropInputImpl): void {
-  if (!['splitz', 'conv', 'matmul', 'builtin'].includes(impl)) throw new Error(`useWasmConv2DBackpropInput: impl must be 'splitz', 'conv', 'matmul' or 'builtin', got '${impl}'`);
+  if (!['splitz', 'conv', 'matmul', 'builtin', 'simd'].includes(impl)) throw new Error(`useWasmConv2DBackpropInput: impl must be 'splitz', 'conv', 'matmul', 'builtin' or 'simd', got '${impl}'`);
   registerWasmTrainingKernels();
   backpropInputImpl = impl;
 }
@@ -663,6 +680,8 @@ export const SPLITZ_WASM_KERNELS: readonly string[] = [
   tf.Sum,
   tf.Mean,
   CLIP_GRAD_KERNEL,
+  tf.Conv2D,
+  tf.FusedConv2D,
   BN_TRAIN_KERNEL,
   BN_TRAIN_GRAD_KERNEL,
   RELU_GRAD_KERNEL,
@@ -683,6 +702,8 @@ export function registerWasmTrainingKernels(): void {
   register(tf._FusedMatMul, matMulWithoutTransposes(tf._FusedMatMul));
   register(tf.MaxPoolGrad, maxPoolGrad);
   register(tf.Tile, tileKernel);
+  register(tf.Conv2D, simdOrBuiltin(tf.Conv2D, conv2DSimd));
+  register(tf.FusedConv2D, simdOrBuiltin(tf.FusedConv2D, conv2DSimd));
   register(tf.Identity, identityKernel as (args: KernelArgs) => Info);
   register(tf.Pow, (args) => powFast(args) ?? (builtin.get(tf.Pow)!.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info));
   register(tf.Sum, reduceLeading(tf.Sum, false));

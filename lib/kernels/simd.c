@@ -246,3 +246,70 @@ void conv_filter_grad(const float *xp, const float *dy, float *dw, u32 B, u32 Hp
       }
   }
 }
+
+/*
+ * Direct 2-D convolution (correlation, as tf.conv2d) from the padded input:
+ *   y[b, i, j, o] = sum_{di, dj, c} xp[b, i*sh + di, j*sw + dj, c] * w[di, dj, c, o]
+ * xp [B, Hp, Wp, Cp] padded so that every tap is in range, w [fh, fw, Cp, O]
+ * (zero rows for padded channels), Cp % 4 == 0, O % 8 == 0.
+ * Register block: 4 neighbouring output pixels x 8 output channels (8
+ * accumulators), summed over all taps and input channels, stored once.
+ * Loop order per image: output-channel block outermost, so the 8 columns of
+ * w it needs (fh*fw*Cp*8 floats) stay in L1 while the image passes by.
+ */
+EXPORT(conv_forward)
+void conv_forward(const float *xp, const float *w, float *y, u32 B, u32 Hp, u32 Wp, u32 Cp, u32 oH, u32 oW, u32 O,
+                  u32 fh, u32 fw, u32 sh, u32 sw) {
+  const unsigned long px = (unsigned long)sw * Cp; /* next output pixel's input offset */
+  for (u32 b = 0; b < B; b++) {
+    const float *ximg = xp + (unsigned long)b * Hp * Wp * Cp;
+    float *yimg = y + (unsigned long)b * oH * oW * O;
+    for (u32 o = 0; o < O; o += 8)
+      for (u32 i = 0; i < oH; i++) {
+        const float *xrow = ximg + (unsigned long)(i * sh) * Wp * Cp;
+        float *yrow = yimg + (unsigned long)i * oW * O + o;
+        u32 j = 0;
+        for (; j + 4 <= oW; j += 4) {
+          v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+          for (u32 di = 0; di < fh; di++)
+            for (u32 dj = 0; dj < fw; dj++) {
+              const float *xs = xrow + ((unsigned long)di * Wp + (unsigned long)j * sw + dj) * Cp;
+              const float *ws = w + (unsigned long)(di * fw + dj) * Cp * O + o;
+              for (u32 c = 0; c < Cp; c++, xs++, ws += O) {
+                v128_t g0 = wasm_v128_load(ws), g1 = wasm_v128_load(ws + 4);
+                v128_t x0 = wasm_v128_load32_splat(xs), x1 = wasm_v128_load32_splat(xs + px);
+                v128_t x2 = wasm_v128_load32_splat(xs + 2 * px), x3 = wasm_v128_load32_splat(xs + 3 * px);
+                a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0));
+                a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
+                a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0));
+                a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
+                a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0));
+                a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
+                a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0));
+                a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+              }
+            }
+          float *yo = yrow + (unsigned long)j * O;
+          wasm_v128_store(yo, a00), wasm_v128_store(yo + 4, a01);
+          wasm_v128_store(yo + O, a10), wasm_v128_store(yo + O + 4, a11);
+          wasm_v128_store(yo + 2 * O, a20), wasm_v128_store(yo + 2 * O + 4, a21);
+          wasm_v128_store(yo + 3 * O, a30), wasm_v128_store(yo + 3 * O + 4, a31);
+        }
+        for (; j < oW; j++) {
+          v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
+          for (u32 di = 0; di < fh; di++)
+            for (u32 dj = 0; dj < fw; dj++) {
+              const float *xs = xrow + ((unsigned long)di * Wp + (unsigned long)j * sw + dj) * Cp;
+              const float *ws = w + (unsigned long)(di * fw + dj) * Cp * O + o;
+              for (u32 c = 0; c < Cp; c++, xs++, ws += O) {
+                v128_t x0 = wasm_v128_load32_splat(xs);
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(x0, wasm_v128_load(ws)));
+                a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(x0, wasm_v128_load(ws + 4)));
+              }
+            }
+          float *yo = yrow + (unsigned long)j * O;
+          wasm_v128_store(yo, a0), wasm_v128_store(yo + 4, a1);
+        }
+      }
+  }
+}
