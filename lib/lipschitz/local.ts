@@ -123,7 +123,8 @@ export function varyingMasks(split: SplitModel, x: tf.Tensor, gamma: number | nu
  */
 function rowNorms(t: tf.Tensor): tf.Tensor1D {
   const B = t.shape[0];
-  const norms = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const norms = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
     const n = tf.sqrt(tf.sum(tf.square(x), 1));
     save([x, n]);
     return {
