@@ -18,7 +18,7 @@ import { trainableVariables } from '../lib/train/basic';
 import { sampleCounts, toSplitPoint } from '../lib/smoothing/sample';
 import { localLipschitz, localLipschitzTensor } from '../lib/lipschitz/local';
 import { randomNormalTensor } from '../lib/kernels/random';
-import { WarmStartStore, affineInputShapes, splitzStep, trainNet, trainingNoise } from '../lib/train/splitz';
+import { TrainingNoiseFeed, WarmStartStore, affineInputShapes, splitzStep, trainNet } from '../lib/train/splitz';
 import { SplitzOptimizer } from '../lib/train/optim';
 
 export interface Runner {
@@ -178,7 +178,7 @@ export const WORKLOADS: Workload[] = [
   {
     name: 'splitz_trainer_lenet_b256',
     parallel: false,
-    describe: `lib/train/splitz.ts splitzStep (eq. 17, Q = 1, Adam 1e-3, per-sample warm-start store, trainingNoise, loss parts read back), lambda ${SPLITZ_STEP.lambda}, theta_lip ${SPLITZ_STEP.thetaLip}, gamma_train ${SPLITZ_STEP.gammaTrain}, ${SPLITZ_STEP.iterations} power iterations, batch 256`,
+    describe: `lib/train/splitz.ts splitzStep (eq. 17, Q = 1, Adam 1e-3, per-sample warm-start store, trainingNoise one step ahead on a worker (TrainingNoiseFeed), loss parts read back), lambda ${SPLITZ_STEP.lambda}, theta_lip ${SPLITZ_STEP.thetaLip}, gamma_train ${SPLITZ_STEP.gammaTrain}, ${SPLITZ_STEP.iterations} power iterations, batch 256`,
     make: () => {
       const B = 256;
       const net = trainNet(lenet({ splitAfter: 1, theta: 1, seed: 0 }), 1);
@@ -187,16 +187,20 @@ export const WORKLOADS: Workload[] = [
       const opt = new SplitzOptimizer(trainableVariables(net.split.model), { kind: 'adam', lr: 1e-3, weightDecay: 0 });
       const positions = Int32Array.from({ length: B }, (_, i) => i);
       const warm = new WarmStartStore(affineInputShapes(net.split), B, 0);
-      const D = net.splitShape.reduce((a, b) => a * b, 1);
+      // Training noise as lib/runner/train.ts draws it: the next step's on a worker thread.
+      const feed = new TrainingNoiseFeed(0, 1, net.D, 0.75);
       let step = 0;
       const { lambda, thetaLip, gammaTrain, iterations } = SPLITZ_STEP;
       return {
         batch: B,
-        step() {
-          const noise = trainingNoise(0, 0, step++, 1, B, D, 0.75);
+        async step() {
+          const noise = await feed.take({ epoch: 0, step, B }, { epoch: 0, step: step + 1, B });
+          step++;
           splitzStep(net, opt, { x, y, positions, indices: positions }, noise, { lambda, thetaLip, gammaTrain, powerIterations: iterations, Q: 1 }, warm);
+          feed.recycle(noise);
         },
         dispose() {
+          void feed.close();
           tf.dispose([x, y]);
           opt.dispose();
           disposeModel(net.split.model);

@@ -39,7 +39,8 @@ import { ImageDataset } from '../data/types';
 import { CheckpointMeta, checkpointExists, loadCheckpoint, saveCheckpoint } from '../io/checkpoint';
 import { SplitzOptimizer } from '../train/optim';
 import { scheduleAt } from '../train/schedule';
-import { TrainNet, WarmStartStore, affineInputShapes, evaluateHoldout, optimizerVariables, splitzStep, trainNet, trainingNoise } from '../train/splitz';
+import { TrainNet, WarmStartStore, affineInputShapes, evaluateHoldout, optimizerVariables, splitzStep, trainNet } from '../train/splitz';
+import { NoiseStepKey, TrainingNoiseFeed, batchSizeAt } from '../train/noise-feed';
 import { RunnerError, appendLine, archOptionsOf, buildConfigModel, defaultRunDir, holdoutSplit, loadDataset, trainingIdentity, writeFileAtomic } from './common';
 
 export const TRAIN_LOG = 'train-log.jsonl';
@@ -227,6 +228,13 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
   const stepsPerEpoch = numBatches(trainIdx.length, t.batch_size);
   hooks.onStart?.({ epochs: t.epochs, maxEpochs, startEpoch: state.epochsDone, stepsPerEpoch, trainImages: trainIdx.length, holdoutImages: holdoutIdx.length, resumed });
 
+  // The training noise of the next step is drawn on a worker while this one runs (same draws).
+  const feed = new TrainingNoiseFeed(t.seed, t.Q, net.D, config.sigma);
+  const stepAfter = (epoch: number, step: number): NoiseStepKey | undefined => {
+    const B = batchSizeAt(trainIdx.length, t.batch_size, step + 1);
+    if (B !== undefined) return { epoch, step: step + 1, B };
+    return epoch + 1 < maxEpochs ? { epoch: epoch + 1, step: 0, B: Math.min(t.batch_size, trainIdx.length) } : undefined;
+  };
   try {
     for (let epoch = state.epochsDone; epoch < maxEpochs && !state.stoppedEarly; epoch++) {
       if (epoch >= t.epochs && t.early_stopping_patience !== undefined && state.sinceBest >= t.early_stopping_patience) {
@@ -241,7 +249,7 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
       const sum = { loss: 0, ce: 0, lip: 0, correct: 0, count: 0, L: 0, images: 0 };
       for (const b of batches(data, { batchSize: t.batch_size, shuffle: true, seed: `${t.seed}/epoch/${epoch}`, augment: t.augment, indices: trainIdx })) {
         const positions = Int32Array.from(b.indices, (d) => posOf[d]);
-        const noise = trainingNoise(t.seed, epoch, step, t.Q, b.indices.length, net.D, config.sigma);
+        const noise = await feed.take({ epoch, step, B: b.indices.length }, stepAfter(epoch, step));
         try {
           const r = splitzStep(
             net,
@@ -260,6 +268,7 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
           sum.images += r.B;
         } finally {
           tf.dispose([b.x, b.y]);
+          feed.recycle(noise);
         }
         step++;
         state.totalSteps++;
@@ -327,6 +336,7 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
       appendLine(logFile, JSON.stringify({ type: 'early_stop', after_epoch: state.epochsDone - 1, best_epoch: state.bestEpoch, patience: t.early_stopping_patience }));
     }
   } finally {
+    await feed.close();
     optimizer.dispose();
     thetaVar?.dispose();
   }

@@ -24,15 +24,14 @@ import { SplitModel, splitModel } from '../models/split';
 import { rightModel } from '../models/graph';
 import { localLipschitzTensor } from '../lipschitz/local';
 import { GaussianStream, deriveSeed } from '../smoothing/noise';
+import { PHASE_HOLDOUT, PHASE_WARM } from './noise';
 import { ImageDataset } from '../data/types';
 import { gather } from '../data/batches';
 import { SplitzOptimizer } from './optim';
 import { trainableVariables } from './basic';
 
-/** Noise-stream phases of training (certification uses 1..3, lib/smoothing/noise.ts). */
-export const PHASE_HOLDOUT = 128;
-export const PHASE_WARM = 129;
-export const PHASE_TRAIN = 256;
+export { PHASE_HOLDOUT, PHASE_TRAIN, PHASE_WARM, trainingNoise } from './noise';
+export { TrainingNoiseFeed } from './noise-feed';
 
 /**
  * A split model with f_L / f_R in TRAINING mode (batch norm in f_R uses batch
@@ -140,13 +139,6 @@ export function splitzLoss(net: TrainNet, x: tf.Tensor, y: tf.Tensor1D, noise: t
   });
   if (Lres) tf.dispose([Lres.L, ...Lres.perLayer]);
   return { ...parts, vectors: Lres?.vectors ?? [] };
-}
-
-/** Training noise delta of one step: Q * B * D normals times sigma (see the module comment for the key). */
-export function trainingNoise(seed: number, epoch: number, step: number, Q: number, B: number, D: number, sigma: number): Float32Array {
-  const out = new Float32Array(Q * B * D);
-  for (let q = 0; q < Q; q++) new GaussianStream(deriveSeed(seed, epoch, PHASE_TRAIN + q, step)).fill(out, q * B * D, B * D, sigma);
-  return out;
 }
 
 /**
