@@ -96,6 +96,12 @@ const CASES: Array<{ x: Shape4; f: Shape4; stride: number; pad: PadArg }> = [
   { x: [2, 7, 6, 8], f: [3, 3, 8, 16], stride: 1, pad: 'same' },
   { x: [2, 8, 9, 16], f: [3, 2, 16, 8], stride: 1, pad: 'valid' },
   { x: [2, 6, 7, 8], f: [5, 5, 8, 8], stride: 1, pad: 2 },
+  // Strided, input channels in 8s: the SIMD input gradient's residue classes.
+  { x: [2, 9, 8, 8], f: [3, 3, 8, 8], stride: 2, pad: 'same' },
+  { x: [2, 9, 10, 8], f: [3, 2, 8, 4], stride: 2, pad: 'valid' },
+  { x: [1, 10, 11, 8], f: [3, 3, 8, 5], stride: 3, pad: 'same' },
+  { x: [2, 8, 7, 8], f: [3, 3, 8, 3], stride: 2, pad: 1 },
+  { x: [1, 5, 6, 16], f: [2, 2, 16, 8], stride: 2, pad: 2 }, // padding wider than the filter
 ];
 
 beforeAll(async () => {

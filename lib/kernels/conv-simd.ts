@@ -96,7 +96,7 @@ export function convForwardSimd(backend: object, x: Info, w: Float32Array, g: Si
       wv.fill(0);
       for (let t = 0; t < fh * fw; t++) wv.set(w.subarray(t * C * O, (t + 1) * C * O), t * Cp * O);
     }
-    s.k.conv_forward(s.ptr(xp), s.ptr(wp), s.ptr(y), B, Hp, Wp, Cp, oH, oW, O, fh, fw, sh, sw);
+    s.k.conv_forward(s.ptr(xp), s.ptr(wp), s.ptr(y), B, Hp, Wp, Cp, oH, oW, O, fh, fw, sh, sw, oH * oW * O, oW * O, O);
     return y;
   } finally {
     if (!direct) b.disposeData(xp.dataId);
@@ -142,25 +142,94 @@ export function conv2DSimd({ inputs, backend, attrs }: KernelArgs): Info | undef
   });
 }
 
+/** One residue class of input rows (or columns) for a strided input gradient; see conv2DBackpropInputSimd. */
+interface InputClass {
+  /** Rows p, p + s, p + 2s, ... of dx. */
+  p: number;
+  /** Their count. */
+  M: number;
+  /** Filter taps reaching them: d0, d0 + s, ..., K of them. */
+  d0: number;
+  K: number;
+  /** dx row p + m*s reads dy rows m + shift .. m + shift + K - 1. */
+  shift: number;
+}
+
+function inputClasses(s: number, pad: number, f: number, n: number): InputClass[] {
+  const out: InputClass[] = [];
+  for (let p = 0; p < s; p++) {
+    const d0 = (p + pad) % s;
+    const K = d0 < f ? Math.ceil((f - d0) / s) : 0;
+    const e = (p + pad - d0) / s;
+    out.push({ p, M: p < n ? Math.ceil((n - p) / s) : 0, d0, K, shift: e - (K - 1) });
+  }
+  return out;
+}
+
 /**
- * Conv2DBackpropInput for stride 1 by conv_forward: dx is the correlation of
- * dy, padded by (fh-1-top, fw-1-left), with the filter rotated by 180 degrees
- * and its channel axes swapped, Wrot[a, b, o, c] = W[fh-1-a, fw-1-b, c, o].
- * Undefined for strides > 1 or input channels not in 8s.
+ * Conv2DBackpropInput by conv_forward, for any stride:
+ *   dx[b, h, w, c] = sum over (i, di) with i*sh + di - top = h, (j, dj) likewise, and o, of dy[b, i, j, o] W[di, dj, c, o].
+ * The rows h = p + m*sh of one residue class p are reached by the taps
+ * di = d0, d0 + sh, ... only (d0 = (p + top) mod sh), each from dy row
+ * m + const: a stride-1 correlation of dy with the sub-filter of those taps,
+ * rotated by 180 degrees and with its channel axes swapped. So dx is sh*sw
+ * small stride-1 convolutions of one zero-padded copy of dy, each writing
+ * every sh-th row and sw-th column of dx, with exactly the multiply-adds of
+ * the forward conv (the transposed-conv formulation multiplies the zeros it
+ * inserts between dy's rows and columns: sh*sw times more work). Stride 1 is
+ * the single class with the whole rotated filter. Undefined where input
+ * channels are not in 8s (they are this kernel's output channels).
  */
 export function conv2DBackpropInputSimd({ inputs, backend, attrs }: KernelArgs): Info | undefined {
   const a = attrs ?? {};
   const { dy, filter } = inputs as { dy: Info; filter: Info };
   if (!channelsLast(a.dataFormat) || !dilationOne(a.dilations) || dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
   const ci = tf.backend_util.computeConv2DInfo(a.inputShape as Shape4, filter.shape as Shape4, a.strides as number | [number, number], 1, a.pad as 'same' | 'valid' | number, a.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined);
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: oH, outWidth: oW, outChannels: O, filterHeight: fh, filterWidth: fw } = ci;
-  if (ci.strideHeight !== 1 || ci.strideWidth !== 1 || !simdForwardApplies(C) || !simdFor(backend)) return undefined;
-  if (ci.padInfo.top > fh - 1 || ci.padInfo.left > fw - 1) return undefined; // padding wider than the filter
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: oH, outWidth: oW, outChannels: O, filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = ci;
+  const s = simdFor(backend);
+  if (!simdForwardApplies(C) || !s) return undefined;
   const w = filterValues(backend, filter);
-  const rot = new Float32Array(w.length);
-  for (let di = 0; di < fh; di++)
-    for (let dj = 0; dj < fw; dj++)
-      for (let c = 0; c < C; c++)
-        for (let o = 0; o < O; o++) rot[(((fh - 1 - di) * fw + (fw - 1 - dj)) * O + o) * C + c] = w[((di * fw + dj) * C + c) * O + o];
-  return convForwardSimd(backend, dy, rot, { B, H: oH, W: oW, C: O, oH: H, oW: W, O: C, fh, fw, sh: 1, sw: 1, top: fh - 1 - ci.padInfo.top, left: fw - 1 - ci.padInfo.left });
+  const rows = inputClasses(sh, ci.padInfo.top, fh, H).filter((r) => r.M > 0);
+  const cols = inputClasses(sw, ci.padInfo.left, fw, W).filter((q) => q.M > 0);
+  const live = (k: InputClass) => k.K > 0;
+  // Padding of dy so that every class reads in range from one buffer.
+  const T = Math.max(0, ...rows.filter(live).map((r) => -r.shift));
+  const L = Math.max(0, ...cols.filter(live).map((q) => -q.shift));
+  const Hp = Math.max(T + oH, ...rows.filter(live).map((r) => T + r.shift + r.M - 1 + r.K));
+  const Wp = Math.max(L + oW, ...cols.filter(live).map((q) => L + q.shift + q.M - 1 + q.K));
+  const Op = Math.ceil(O / 4) * 4;
+  const b = s.backend;
+  const dyp = b.makeOutput([B, Hp, Wp, Op], 'float32');
+  const dx = b.makeOutput([B, H, W, C], 'float32');
+  const temps: Info[] = [dyp];
+  try {
+    s.k.pad_nhwc(s.ptr(dy), s.ptr(dyp), B, oH, oW, O, Hp, Wp, Op, T, L);
+    // Rows or columns no tap reaches (e.g. 1x1 stride 2) get no gradient.
+    if (!rows.every(live) || !cols.every(live)) s.f32(s.ptr(dx), B * H * W * C).fill(0);
+    for (const r of rows.filter(live)) {
+      for (const q of cols.filter(live)) {
+        const sub = new Float32Array(r.K * q.K * Op * C);
+        for (let k = 0; k < r.K; k++) {
+          const di = r.d0 + sh * (r.K - 1 - k);
+          for (let l = 0; l < q.K; l++) {
+            const dj = q.d0 + sw * (q.K - 1 - l);
+            for (let c = 0; c < C; c++)
+              for (let o = 0; o < O; o++) sub[((k * q.K + l) * Op + o) * C + c] = w[((di * fw + dj) * C + c) * O + o];
+          }
+        }
+        const wt = b.makeOutput([sub.length], 'float32');
+        temps.push(wt);
+        s.f32(s.ptr(wt), sub.length).set(sub);
+        const from = s.ptr(dyp) + 4 * (((T + r.shift) * Wp + (L + q.shift)) * Op);
+        const to = s.ptr(dx) + 4 * ((r.p * W + q.p) * C);
+        s.k.conv_forward(from, s.ptr(wt), to, B, Hp, Wp, Op, r.M, q.M, C, r.K, q.K, 1, 1, H * W * C, sh * W * C, sw * C);
+      }
+    }
+    return dx;
+  } catch (e) {
+    b.disposeData(dx.dataId);
+    throw e;
+  } finally {
+    for (const t of temps) b.disposeData(t.dataId);
+  }
 }

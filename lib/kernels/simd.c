@@ -252,6 +252,9 @@ void conv_filter_grad(const float *xp, const float *dy, float *dw, u32 B, u32 Hp
  *   y[b, i, j, o] = sum_{di, dj, c} xp[b, i*sh + di, j*sw + dj, c] * w[di, dj, c, o]
  * xp [B, Hp, Wp, Cp] padded so that every tap is in range, w [fh, fw, Cp, O]
  * (zero rows for padded channels), Cp % 4 == 0, O % 8 == 0.
+ * y[b, i, j, o] is stored at y + b*yImg + i*yRow + j*yPix + o (a dense
+ * [B, oH, oW, O] tensor has yImg = oH*oW*O, yRow = oW*O, yPix = O; the
+ * strided input gradient writes every s-th row and column of dx).
  * Register block: 4 neighbouring output pixels x 8 output channels (8
  * accumulators), summed over all taps and input channels, stored once.
  * Loop order per image: output-channel block outermost, so the 8 columns of
@@ -259,15 +262,15 @@ void conv_filter_grad(const float *xp, const float *dy, float *dw, u32 B, u32 Hp
  */
 EXPORT(conv_forward)
 void conv_forward(const float *xp, const float *w, float *y, u32 B, u32 Hp, u32 Wp, u32 Cp, u32 oH, u32 oW, u32 O,
-                  u32 fh, u32 fw, u32 sh, u32 sw) {
+                  u32 fh, u32 fw, u32 sh, u32 sw, u32 yImg, u32 yRow, u32 yPix) {
   const unsigned long px = (unsigned long)sw * Cp; /* next output pixel's input offset */
   for (u32 b = 0; b < B; b++) {
     const float *ximg = xp + (unsigned long)b * Hp * Wp * Cp;
-    float *yimg = y + (unsigned long)b * oH * oW * O;
+    float *yimg = y + (unsigned long)b * yImg;
     for (u32 o = 0; o < O; o += 8)
       for (u32 i = 0; i < oH; i++) {
         const float *xrow = ximg + (unsigned long)(i * sh) * Wp * Cp;
-        float *yrow = yimg + (unsigned long)i * oW * O + o;
+        float *yrow = yimg + (unsigned long)i * yRow + o;
         u32 j = 0;
         for (; j + 4 <= oW; j += 4) {
           v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
@@ -289,11 +292,11 @@ void conv_forward(const float *xp, const float *w, float *y, u32 B, u32 Hp, u32 
                 a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
               }
             }
-          float *yo = yrow + (unsigned long)j * O;
+          float *yo = yrow + (unsigned long)j * yPix;
           wasm_v128_store(yo, a00), wasm_v128_store(yo + 4, a01);
-          wasm_v128_store(yo + O, a10), wasm_v128_store(yo + O + 4, a11);
-          wasm_v128_store(yo + 2 * O, a20), wasm_v128_store(yo + 2 * O + 4, a21);
-          wasm_v128_store(yo + 3 * O, a30), wasm_v128_store(yo + 3 * O + 4, a31);
+          wasm_v128_store(yo + yPix, a10), wasm_v128_store(yo + yPix + 4, a11);
+          wasm_v128_store(yo + 2 * yPix, a20), wasm_v128_store(yo + 2 * yPix + 4, a21);
+          wasm_v128_store(yo + 3 * yPix, a30), wasm_v128_store(yo + 3 * yPix + 4, a31);
         }
         for (; j < oW; j++) {
           v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
@@ -307,7 +310,7 @@ void conv_forward(const float *xp, const float *w, float *y, u32 B, u32 Hp, u32 
                 a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(x0, wasm_v128_load(ws + 4)));
               }
             }
-          float *yo = yrow + (unsigned long)j * O;
+          float *yo = yrow + (unsigned long)j * yPix;
           wasm_v128_store(yo, a0), wasm_v128_store(yo + 4, a1);
         }
       }
