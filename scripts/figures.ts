@@ -11,7 +11,8 @@
  *   data/results/lipschitz/local_testset.csv    figure (1c|6b), net, gamma, image, layer, bound[, note]
  *                                    (each file: the first of <root>/lipschitz/, <root>/quick/lipschitz/
  *                                    over the result roots in order; runs/quick/lipschitz is notebook 05's
- *                                    quick mode; `note` says how the nets were obtained and is the subtitle)
+ *                                    quick mode, data/results/lipschitz what `npm run lipschitz-nets` writes;
+ *                                    `note` says how the nets were obtained and is the subtitle)
  * Writes
  *   tables/<name>.csv, tables/captions.md
  *   figures/<name>.svg, .png, .vl.json (lib/report/render.ts)

@@ -233,7 +233,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
           const epoch = done / perEpoch;
           epochs.push({ epoch, steps: count, loss: sum / count, test_accuracy: acc, seconds: trainSeconds });
           log(
-            `[${net.arch}] epoch ${Number(epoch.toFixed(3))}/${o.epochs}: loss ${(sum / count).toFixed(3)} (mean of ${count} steps), ` +
+            `[${net.arch}] epoch ${done === total ? o.epochs : Number(epoch.toFixed(3))}/${o.epochs}: loss ${(sum / count).toFixed(3)} (mean of ${count} steps), ` +
               `test accuracy ${pct(acc)} (${data.accuracy.n} images), ${fmtSeconds(trainSeconds)} (${((count * o.batchSize) / trainSeconds).toFixed(0)} images/s)`,
           );
           sum = 0;
@@ -312,7 +312,8 @@ export async function runLipschitzNets(o: LipschitzNetsOptions): Promise<Lipschi
 
   // Notes per figure: each names the accuracy of the nets drawn in it.
   const inFigure = (fig: string) => records.filter((r) => lipschitzNet(r.arch).figure === fig);
-  const weights = `trained ${o.epochs} epoch(s) on CIFAR-10`;
+  // Short, for the figures' panel titles; the note says where and how.
+  const weights = `trained ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}`;
   const tables: LipschitzTables = { global: [], images: [], testset: [] };
   for (const net of nets) {
     const rec = records.find((r) => r.arch === net.arch)!;

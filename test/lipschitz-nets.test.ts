@@ -80,8 +80,8 @@ test('trains each net, checkpoints it, writes the three CSVs and provenance.json
   const global = read('global_layers.csv');
   // 4C3F: 4 conv + 3 dense; AlexNet: 5 conv + 3 dense; both in Fig. 5.
   expect(global.map((g) => `${g.net}:${g.layer}`)).toEqual([
-    ...[1, 2, 3, 4, 5, 6, 7].map((k) => `4C3F (width 0.25, trained 1 epoch(s) on CIFAR-10):${k}`),
-    ...[1, 2, 3, 4, 5, 6, 7, 8].map((k) => `AlexNet (width 0.25, trained 1 epoch(s) on CIFAR-10):${k}`),
+    ...[1, 2, 3, 4, 5, 6, 7].map((k) => `4C3F (width 0.25, trained 1 epoch):${k}`),
+    ...[1, 2, 3, 4, 5, 6, 7, 8].map((k) => `AlexNet (width 0.25, trained 1 epoch):${k}`),
   ]);
   expect(new Set(global.map((g) => g.figure))).toEqual(new Set([5]));
   for (const g of global) expect(Number(g.lipschitz)).toBeGreaterThan(0);
@@ -94,7 +94,7 @@ test('trains each net, checkpoints it, writes the three CSVs and provenance.json
   const picks = localFigureImages(10, 4);
   expect(images).toHaveLength(3 * LOCAL_DEPTH);
   expect(images.map((r) => r.image)).toEqual(picks.images.flatMap((i) => Array(LOCAL_DEPTH).fill(`test #${i} (${base.test.classes[base.test.labels[i]]})`)));
-  expect(new Set(images.map((r) => `${r.figure} ${r.net} ${r.gamma}`))).toEqual(new Set(['6a 4C3F (Fig. 6 uses AlexNet, see text) (width 0.25, trained 1 epoch(s) on CIFAR-10), power iteration 0.1']));
+  expect(new Set(images.map((r) => `${r.figure} ${r.net} ${r.gamma}`))).toEqual(new Set(['6a 4C3F (Fig. 6 uses AlexNet, see text) (width 0.25, trained 1 epoch), power iteration 0.1']));
   expect(String(images[0].note)).toMatch(/4C3F \d+\.\d%; f_L = its first 4 layers.*instead of the paper's AlexNet/);
   const testset = read('local_testset.csv');
   expect(testset.map((r) => `${r.figure}:${r.image}:${r.layer}`)).toEqual(picks.testset.flatMap((i) => [1, 2, 3, 4].map((k) => `6b:${i}:${k}`)));
