@@ -88,9 +88,12 @@ describe('configs/', () => {
     // merging keeps what the scale does not touch
     expect(m.train.lr_schedule).toEqual({ kind: 'step', milestones: [50, 100], gamma: 0.1 });
     expect(m.certify.n0).toBe(100);
-    // the headline pair keeps n = 100,000
-    expect(loadConfig(path.join(CONFIGS, 'mnist-splitz-sigma0.75.json'), { scale: 'reduced' }).certify.n).toBe(100000);
-    expect(loadConfig(path.join(CONFIGS, 'mnist-rs-sigma0.75.json'), { scale: 'reduced' }).certify.n).toBe(100000);
+    // the sigma 0.75 pair: n = 10,000 when reduced, the paper's training and n = 100,000 at the 'headline' scale
+    for (const name of ['mnist-splitz-sigma0.75', 'mnist-rs-sigma0.75']) {
+      expect(loadConfig(path.join(CONFIGS, `${name}.json`), { scale: 'reduced' }).certify.n).toBe(10000);
+      const h = loadConfig(path.join(CONFIGS, `${name}.json`), { scale: 'headline' });
+      expect([h.certify.n, h.certify.images, h.train.epochs, h.train.extra_epochs]).toEqual([100000, { every: 20 }, 150, 150]);
+    }
     const c = loadConfig(path.join(CONFIGS, 'cifar10-splitz-sigma0.25.json'), { scale: 'reduced' });
     expect(c.arch).toBe('resnet20');
     expect(archSpec(c)).toEqual({ arch: 'resnet20', options: { splitAfter: 1, theta: 1, seed: 0 } });

@@ -19,6 +19,7 @@
  *    dense layer too large for the Gram route, sqrt(||W||_1 ||W||_inf).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { seededRandomNormal } from './seed';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { LeftOp, SplitModel, describeLayer } from '../models/split';
 import { Csr, U64, affineCsr, gammaN } from './ops64';
@@ -73,7 +74,7 @@ export function powerIterationNorm(op: AffineOp, iterations: number, seed = 0, s
           : tf.matMul(u as tf.Tensor2D, kernel as tf.Tensor2D, false, true);
       return sc ? tf.mul(t, sc) : t;
     };
-    let v = tf.randomNormal([1, ...inShape], 0, 1, 'float32', seed);
+    let v = seededRandomNormal([1, ...inShape], seed);
     v = tf.div(v, tf.norm(v));
     for (let t = 0; t < iterations; t++) {
       const w = adjoint(apply(v));
