@@ -102,6 +102,9 @@ const CASES: Array<{ x: Shape4; f: Shape4; stride: number; pad: PadArg }> = [
   { x: [1, 10, 11, 8], f: [3, 3, 8, 5], stride: 3, pad: 'same' },
   { x: [2, 8, 7, 8], f: [3, 3, 8, 3], stride: 2, pad: 1 },
   { x: [1, 5, 6, 16], f: [2, 2, 16, 8], stride: 2, pad: 2 }, // padding wider than the filter
+  // 3-7 input channels: the SIMD input gradient computes 8 and compacts.
+  { x: [2, 7, 7, 3], f: [3, 3, 3, 16], stride: 1, pad: 'same' }, // ResNet's stem, small
+  { x: [2, 8, 9, 5], f: [3, 3, 5, 6], stride: 2, pad: 'valid' },
 ];
 
 beforeAll(async () => {
