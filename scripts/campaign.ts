@@ -45,6 +45,7 @@ interface PlanRun {
 
 interface Options {
   plan: string;
+  engine?: string;
   only?: string;
   workers: string;
   results: string;
@@ -75,6 +76,16 @@ function freezeEngine(): { dir: string; commit: string; dirty: boolean } {
     fs.renameSync(tmp, dir);
   }
   return { dir, commit, dirty };
+}
+
+/** An engine frozen earlier (so a restarted campaign keeps the code its runs started with). */
+function reuseEngine(dir: string): { dir: string; commit: string; dirty: boolean } {
+  const abs = path.resolve(ROOT, dir);
+  if (!fs.existsSync(path.join(abs, 'dist', 'cli.js'))) throw new Error(`--engine ${dir}: no frozen engine there (expected dist/cli.js); see runs/campaign/engine/`);
+  const name = path.basename(abs);
+  const sha = /^[0-9a-f]{12}/.exec(name)?.[0];
+  const full = sha ? spawnSync('git', ['rev-parse', sha], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() : '';
+  return { dir: abs, commit: full || name, dirty: name.includes('-dirty-') };
 }
 
 /** Runs `splitz ARGS` from the frozen engine, appending its output to OUT; resolves to the exit code. */
@@ -228,6 +239,7 @@ async function main(): Promise<void> {
     .option('--plan <file>', 'the campaign plan', path.join('scripts', 'campaign-plan.json'))
     .option('--only <ids>', 'comma-separated run ids (<config name>-<scale>) to do, in plan order')
     .option('--workers <k>', 'worker threads for certification', '1')
+    .option('--engine <dir>', 'run the steps with this frozen engine (runs/campaign/engine/<commit>) instead of freezing the current dist/')
     .option('--results <dir>', 'where finished runs are published', path.join('data', 'results'))
     .option('--status', 'print what is published, in progress and to do, then exit');
   program.parse(process.argv);
@@ -253,7 +265,7 @@ async function main(): Promise<void> {
   }
 
   fs.mkdirSync(CAMPAIGN_DIR, { recursive: true });
-  const engine = freezeEngine();
+  const engine = opts.engine ? reuseEngine(opts.engine) : freezeEngine();
   log(`engine ${path.relative(ROOT, engine.dir)} (commit ${engine.commit}${engine.dirty ? ', with uncommitted changes in lib/' : ''}); ${todo.length} runs; certification workers ${opts.workers}`);
   for (const { r } of todo) {
     if (!(await runOne(r, engine, opts))) {
