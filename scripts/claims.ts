@@ -33,7 +33,7 @@ function runsTable(results: string, summaries: readonly RunSummary[]): string {
   const dirs = fs.existsSync(results) ? fs.readdirSync(results).filter((d) => fs.existsSync(path.join(results, d, 'run.json'))).sort() : [];
   if (!dirs.length) return '_No published run yet: `npm run campaign` publishes each finished run to data/results/._\n';
   const lines = [
-    '| run | scale | epochs | test images | n | training (min) | certification (min, per image s) | clean acc. of g (%) | ACR (sound) | backend, machine | code |',
+    '| run | scale | epochs | test images | n | training (min) | certification (min, per image s) | clean acc. of g (%) | ACR | backend, machine | code |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   ];
   for (const d of dirs) {
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     '',
     '## Published runs',
     '',
-    `Every run in data/results/ (${summaries.length} certification log(s)). "clean acc. of g" is the smoothed classifier's certified accuracy at radius 0.`,
+    `Every run in data/results/ (${summaries.length} certification log(s)). "clean acc. of g" is the smoothed classifier's certified accuracy at radius 0; ACR of SPLITZ runs uses the \`sound\` bound.`,
     '',
     runsTable(o.results, summaries),
     '## Claims, checked',
