@@ -102,6 +102,11 @@ const CASES: Array<{ x: Shape4; f: Shape4; stride: number; pad: PadArg }> = [
   { x: [1, 10, 11, 8], f: [3, 3, 8, 5], stride: 3, pad: 'same' },
   { x: [2, 8, 7, 8], f: [3, 3, 8, 3], stride: 2, pad: 1 },
   { x: [1, 5, 6, 16], f: [2, 2, 16, 8], stride: 2, pad: 2 }, // padding wider than the filter
+  // 3x3 stride 1 with even output sizes: Winograd F(2x2, 3x3), forward and input gradient
+  // (35 tiles: two full chunks of 16 and a tail of 3).
+  { x: [2, 6, 8, 8], f: [3, 3, 8, 16], stride: 1, pad: 'same' },
+  { x: [1, 10, 14, 8], f: [3, 3, 8, 8], stride: 1, pad: 'same' },
+  { x: [2, 8, 10, 4], f: [3, 3, 4, 8], stride: 1, pad: 'valid' },
   // 3-7 input channels: the SIMD input gradient computes 8 and compacts.
   { x: [2, 7, 7, 3], f: [3, 3, 3, 16], stride: 1, pad: 'same' }, // ResNet's stem, small
   { x: [2, 8, 9, 5], f: [3, 3, 5, 6], stride: 2, pad: 'valid' },

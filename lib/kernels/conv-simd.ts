@@ -70,6 +70,69 @@ export function simdForwardApplies(O: number): boolean {
   return O % 8 === 0;
 }
 
+/** Tiles per chunk of simd.c's winograd_f2k3 (WINO_T there). */
+const WINO_T = 16;
+
+/** Winograd's filter transform U[xi = 4r + s][c][o] = (G g G^T)[r][s], g = w[:, :, c, o]; G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]. */
+function winogradFilter(w: Float32Array, Cp: number, O: number): Float32Array {
+  const U = new Float32Array(16 * Cp * O);
+  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+  const gg = new Float64Array(12);
+  for (let c = 0; c < Cp; c++)
+    for (let o = 0; o < O; o++) {
+      // G g (4x3), then (G g) G^T (4x4)
+      for (let r = 0; r < 4; r++)
+        for (let j = 0; j < 3; j++) {
+          let v = 0;
+          for (let k = 0; k < 3; k++) v += G[r][k] * w[((k * 3 + j) * Cp + c) * O + o];
+          gg[r * 3 + j] = v;
+        }
+      for (let r = 0; r < 4; r++)
+        for (let q = 0; q < 4; q++) {
+          let v = 0;
+          for (let k = 0; k < 3; k++) v += gg[r * 3 + k] * G[q][k];
+          U[((r * 4 + q) * Cp + c) * O + o] = v;
+        }
+    }
+  return U;
+}
+
+/**
+ * One SIMD correlation on the heap: from (padded input, [B, Hp, Wp, Cp] rows
+ * and columns from this offset), w [fh, fw, Cp, O] (JS array), to (output
+ * strides yImg / yRow / yPix). 3x3 stride-1 with even output sizes goes
+ * through Winograd F(2x2, 3x3) (2.25x fewer multiplications), the rest
+ * through the direct conv_forward.
+ */
+function correlate(
+  s: NonNullable<ReturnType<typeof simdFor>>,
+  from: number, w: Float32Array, to: number,
+  d: { B: number; Hp: number; Wp: number; Cp: number; oH: number; oW: number; O: number; fh: number; fw: number; sh: number; sw: number; yImg: number; yRow: number; yPix: number },
+): void {
+  const b = s.backend;
+  const wino = useWinograd && d.fh === 3 && d.fw === 3 && d.sh === 1 && d.sw === 1 && d.oH % 2 === 0 && d.oW % 2 === 0;
+  const weights = wino ? winogradFilter(w, d.Cp, d.O) : w;
+  const wt = b.makeOutput([weights.length], 'float32');
+  try {
+    s.f32(s.ptr(wt), weights.length).set(weights);
+    if (wino) {
+      const V = s.scratch(4 * 16 * WINO_T * (d.Cp + d.O));
+      s.k.winograd_f2k3(from, s.ptr(wt), to, d.B, d.Hp, d.Wp, d.Cp, d.oH, d.oW, d.O, d.yImg, d.yRow, d.yPix, V, V + 4 * 16 * WINO_T * d.Cp);
+    } else {
+      s.k.conv_forward(from, s.ptr(wt), to, d.B, d.Hp, d.Wp, d.Cp, d.oH, d.oW, d.O, d.fh, d.fw, d.sh, d.sw, d.yImg, d.yRow, d.yPix);
+    }
+  } finally {
+    b.disposeData(wt.dataId);
+  }
+}
+
+let useWinograd = true;
+
+/** Turn the Winograd path of the SIMD convolutions on or off (tests and benchmarks compare both). */
+export function useSimdWinograd(on: boolean): void {
+  useWinograd = on;
+}
+
 /**
  * y = conv(x, w) by the SIMD kernel conv_forward: x [B,H,W,C] copied into a
  * zero-padded buffer (channels rounded up to 4), w [fh,fw,C,O] given as a
@@ -86,21 +149,21 @@ export function convForwardSimd(backend: object, x: Info, w: Float32Array, g: Si
   const b = s.backend;
   const direct = top === 0 && left === 0 && Cp === C && Hp === H && Wp === W;
   const xp = direct ? x : b.makeOutput([B, Hp, Wp, Cp], 'float32');
-  const wp = b.makeOutput([fh * fw * Cp * O], 'float32');
   const y = b.makeOutput([B, oH, oW, O], 'float32');
   try {
     if (!direct) s.k.pad_nhwc(s.ptr(x), s.ptr(xp), B, H, W, C, Hp, Wp, Cp, top, left);
-    const wv = s.f32(s.ptr(wp), fh * fw * Cp * O);
-    if (Cp === C) wv.set(w);
-    else {
-      wv.fill(0);
-      for (let t = 0; t < fh * fw; t++) wv.set(w.subarray(t * C * O, (t + 1) * C * O), t * Cp * O);
+    let wp = w;
+    if (Cp !== C) {
+      wp = new Float32Array(fh * fw * Cp * O);
+      for (let t = 0; t < fh * fw; t++) wp.set(w.subarray(t * C * O, (t + 1) * C * O), t * Cp * O);
     }
-    s.k.conv_forward(s.ptr(xp), s.ptr(wp), s.ptr(y), B, Hp, Wp, Cp, oH, oW, O, fh, fw, sh, sw, oH * oW * O, oW * O, O);
+    correlate(s, s.ptr(xp), wp, s.ptr(y), { B, Hp, Wp, Cp, oH, oW, O, fh, fw, sh, sw, yImg: oH * oW * O, yRow: oW * O, yPix: O });
     return y;
+  } catch (e) {
+    b.disposeData(y.dataId);
+    throw e;
   } finally {
     if (!direct) b.disposeData(xp.dataId);
-    b.disposeData(wp.dataId);
   }
 }
 
@@ -192,7 +255,7 @@ export function conv2DBackpropInputSimd({ inputs, backend, attrs }: KernelArgs):
   // compacted: at most 8/3 of the true work, still ~2x faster than the
   // matmul + col2im path there. One channel (LeNet) keeps that path.
   const Cq = simdForwardApplies(C) ? C : 8;
-  if (!s || (Cq !== C && C < 3)) return undefined;
+  if (!s || (Cq !== C && !(C >= 3 && C < 8))) return undefined;
   const w = filterValues(backend, filter);
   const rows = inputClasses(sh, ci.padInfo.top, fh, H).filter((r) => r.M > 0);
   const cols = inputClasses(sw, ci.padInfo.left, fw, W).filter((q) => q.M > 0);
@@ -223,12 +286,9 @@ export function conv2DBackpropInputSimd({ inputs, backend, attrs }: KernelArgs):
               for (let o = 0; o < O; o++) sub[((k * q.K + l) * Op + o) * Cq + c] = w[((di * fw + dj) * C + c) * O + o];
           }
         }
-        const wt = b.makeOutput([sub.length], 'float32');
-        temps.push(wt);
-        s.f32(s.ptr(wt), sub.length).set(sub);
         const from = s.ptr(dyp) + 4 * (((T + r.shift) * Wp + (L + q.shift)) * Op);
         const to = s.ptr(out) + 4 * ((r.p * W + q.p) * Cq);
-        s.k.conv_forward(from, s.ptr(wt), to, B, Hp, Wp, Op, r.M, q.M, Cq, r.K, q.K, 1, 1, H * W * Cq, sh * W * Cq, sw * Cq);
+        correlate(s, from, sub, to, { B, Hp, Wp, Cp: Op, oH: r.M, oW: q.M, O: Cq, fh: r.K, fw: q.K, sh: 1, sw: 1, yImg: H * W * Cq, yRow: sh * W * Cq, yPix: sw * Cq });
       }
     }
     if (out !== dx) {

@@ -316,3 +316,119 @@ void conv_forward(const float *xp, const float *w, float *y, u32 B, u32 Hp, u32 
       }
   }
 }
+
+/*
+ * Winograd F(2x2, 3x3) (Lavin & Gray, 2016) for 3x3 stride-1 correlations:
+ * each 2x2 block of outputs comes from a 4x4 input tile d as
+ *   Y = A^T [ U (.) (B^T d B) ] A,   U = G g G^T (per input/output channel pair),
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1],
+ * i.e. 16 products per output pair and tile where the direct form needs 36:
+ * the channel sums become 16 small matrix products (tiles x Cp) . (Cp x O).
+ * xp [B, Hp, Wp, Cp] padded as for conv_forward with fh = fw = 3 (the tile
+ * of output block (ti, tj) is xp rows 2ti..2ti+3, columns 2tj..2tj+3);
+ * oH, oW even; U [16, Cp, O] (the caller transforms the filter); Cp % 4 == 0,
+ * O % 8 == 0; output strides as conv_forward. Tiles are processed in chunks
+ * of WINO_T through the scratch buffers V [16, WINO_T, Cp] and M [16, WINO_T, O].
+ */
+#define WINO_T 16
+
+EXPORT(winograd_f2k3)
+void winograd_f2k3(const float *xp, const float *U, float *y, u32 B, u32 Hp, u32 Wp, u32 Cp, u32 oH, u32 oW, u32 O,
+                   u32 yImg, u32 yRow, u32 yPix, float *V, float *M) {
+  const u32 tw = oW / 2, nT = (oH / 2) * tw;
+  const unsigned long rowX = (unsigned long)Wp * Cp;
+  for (u32 b = 0; b < B; b++) {
+    const float *ximg = xp + (unsigned long)b * Hp * rowX;
+    float *yimg = y + (unsigned long)b * yImg;
+    for (u32 t0 = 0; t0 < nT; t0 += WINO_T) {
+      const u32 T = nT - t0 < WINO_T ? nT - t0 : WINO_T;
+      /* input transform: V[xi][t][c] = (B^T d B)[xi] */
+      for (u32 t = 0; t < T; t++) {
+        const u32 ti = (t0 + t) / tw, tj = (t0 + t) % tw;
+        const float *d = ximg + (unsigned long)(2 * ti) * rowX + (unsigned long)(2 * tj) * Cp;
+        for (u32 c = 0; c < Cp; c += 4) {
+          v128_t x[4][4], u[4][4];
+          for (u32 r = 0; r < 4; r++)
+            for (u32 q = 0; q < 4; q++) x[r][q] = wasm_v128_load(d + r * rowX + (unsigned long)q * Cp + c);
+          for (u32 q = 0; q < 4; q++) {
+            u[0][q] = wasm_f32x4_sub(x[0][q], x[2][q]);
+            u[1][q] = wasm_f32x4_add(x[1][q], x[2][q]);
+            u[2][q] = wasm_f32x4_sub(x[2][q], x[1][q]);
+            u[3][q] = wasm_f32x4_sub(x[1][q], x[3][q]);
+          }
+          for (u32 r = 0; r < 4; r++) {
+            float *v = V + (unsigned long)(r * 4) * WINO_T * Cp + (unsigned long)t * Cp + c;
+            const unsigned long xs = (unsigned long)WINO_T * Cp;
+            wasm_v128_store(v, wasm_f32x4_sub(u[r][0], u[r][2]));
+            wasm_v128_store(v + xs, wasm_f32x4_add(u[r][1], u[r][2]));
+            wasm_v128_store(v + 2 * xs, wasm_f32x4_sub(u[r][2], u[r][1]));
+            wasm_v128_store(v + 3 * xs, wasm_f32x4_sub(u[r][1], u[r][3]));
+          }
+        }
+      }
+      /* 16 products M[xi] (T x O) = V[xi] (T x Cp) . U[xi] (Cp x O), 4 tiles x 8 channels per block */
+      for (u32 xi = 0; xi < 16; xi++) {
+        const float *Vx = V + (unsigned long)xi * WINO_T * Cp;
+        const float *Ux = U + (unsigned long)xi * Cp * O;
+        float *Mx = M + (unsigned long)xi * WINO_T * O;
+        for (u32 o = 0; o < O; o += 8) {
+          u32 t = 0;
+          for (; t + 4 <= T; t += 4) {
+            v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            const float *vs = Vx + (unsigned long)t * Cp;
+            const float *us = Ux + o;
+            for (u32 c = 0; c < Cp; c++, vs++, us += O) {
+              v128_t g0 = wasm_v128_load(us), g1 = wasm_v128_load(us + 4);
+              v128_t x0 = wasm_v128_load32_splat(vs), x1 = wasm_v128_load32_splat(vs + Cp);
+              v128_t x2 = wasm_v128_load32_splat(vs + 2 * Cp), x3 = wasm_v128_load32_splat(vs + 3 * Cp);
+              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0));
+              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
+              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0));
+              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
+              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0));
+              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
+              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0));
+              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+            }
+            float *mo = Mx + (unsigned long)t * O + o;
+            wasm_v128_store(mo, a00), wasm_v128_store(mo + 4, a01);
+            wasm_v128_store(mo + O, a10), wasm_v128_store(mo + O + 4, a11);
+            wasm_v128_store(mo + 2 * O, a20), wasm_v128_store(mo + 2 * O + 4, a21);
+            wasm_v128_store(mo + 3 * O, a30), wasm_v128_store(mo + 3 * O + 4, a31);
+          }
+          for (; t < T; t++) {
+            v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
+            const float *vs = Vx + (unsigned long)t * Cp;
+            const float *us = Ux + o;
+            for (u32 c = 0; c < Cp; c++, vs++, us += O) {
+              v128_t x0 = wasm_v128_load32_splat(vs);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(x0, wasm_v128_load(us)));
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(x0, wasm_v128_load(us + 4)));
+            }
+            float *mo = Mx + (unsigned long)t * O + o;
+            wasm_v128_store(mo, a0), wasm_v128_store(mo + 4, a1);
+          }
+        }
+      }
+      /* output transform: Y = A^T M A per tile and channel */
+      for (u32 t = 0; t < T; t++) {
+        const u32 ti = (t0 + t) / tw, tj = (t0 + t) % tw;
+        float *yo = yimg + (unsigned long)(2 * ti) * yRow + (unsigned long)(2 * tj) * yPix;
+        for (u32 o = 0; o < O; o += 4) {
+          v128_t m[4][4], z[2][4];
+          for (u32 r = 0; r < 4; r++)
+            for (u32 q = 0; q < 4; q++) m[r][q] = wasm_v128_load(M + (unsigned long)(r * 4 + q) * WINO_T * O + (unsigned long)t * O + o);
+          for (u32 q = 0; q < 4; q++) {
+            z[0][q] = wasm_f32x4_add(wasm_f32x4_add(m[0][q], m[1][q]), m[2][q]);
+            z[1][q] = wasm_f32x4_sub(wasm_f32x4_sub(m[1][q], m[2][q]), m[3][q]);
+          }
+          for (u32 r = 0; r < 2; r++) {
+            float *row = yo + (unsigned long)r * yRow + o;
+            wasm_v128_store(row, wasm_f32x4_add(wasm_f32x4_add(z[r][0], z[r][1]), z[r][2]));
+            wasm_v128_store(row + yPix, wasm_f32x4_sub(wasm_f32x4_sub(z[r][1], z[r][2]), z[r][3]));
+          }
+        }
+      }
+    }
+  }
+}
