@@ -53,21 +53,26 @@ test('col2im, one channel and 5 columns per window: bit-identical to the float32
   }
 });
 
-test('Conv2DBackpropInput of LeNet-shaped one-channel convs on wasm equals the float64 definition (the col2im fast path inside)', async () => {
+test.each([
+  [1, 7], // LeNet conv1 (small): the one-channel col2im fast path
+  [20, 50], // LeNet conv2: 20 input channels, neither in 8s nor a few (a SIMD path once took it as 8 and returned garbage)
+  [12, 8],
+])('Conv2DBackpropInput of LeNet-shaped 5x5 valid convs on wasm, %i input channels: equals the float64 definition', async (C, O) => {
   await tf.setBackend('wasm');
-  const [B, H, W, O] = [4, 16, 14, 7];
+  const [B, H, W] = [3, 13, 12];
   const dy = tf.randomNormal([B, H - 4, W - 4, O], 0, 1, 'float32', 1);
-  const w = tf.randomNormal([5, 5, 1, O], 0, 1, 'float32', 2);
-  const dx = tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [B, H, W, 1], 1, 'valid');
+  const w = tf.randomNormal([5, 5, C, O], 0, 1, 'float32', 2);
+  const dx = tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [B, H, W, C], 1, 'valid');
   const dyv = dy.dataSync();
   const wv = w.dataSync();
-  const want = new Float64Array(B * H * W);
+  const want = new Float64Array(B * H * W * C);
   for (let b = 0; b < B; b++)
     for (let i = 0; i < H - 4; i++)
       for (let j = 0; j < W - 4; j++)
         for (let di = 0; di < 5; di++)
           for (let dj = 0; dj < 5; dj++)
-            for (let o = 0; o < O; o++) want[(b * H + i + di) * W + j + dj] += wv[(di * 5 + dj) * O + o] * dyv[((b * (H - 4) + i) * (W - 4) + j) * O + o];
+            for (let c = 0; c < C; c++)
+              for (let o = 0; o < O; o++) want[((b * H + i + di) * W + j + dj) * C + c] += wv[((di * 5 + dj) * C + c) * O + o] * dyv[((b * (H - 4) + i) * (W - 4) + j) * O + o];
   const got = dx.dataSync();
   let err = 0;
   let scale = 1;

@@ -275,13 +275,15 @@ export function splitzStep(
   }, optimizer.vars);
   optimizer.applyGradients(grads);
   const k = kept!;
+  // One readback for all loss parts (each dataSync waits for the backend).
+  const parts = tf.tidy(() => tf.concat([tf.stack([value, k.ce, k.lip, k.correct]), k.L]).dataSync() as Float32Array);
   const out: StepResult = {
-    loss: value.dataSync()[0],
-    ce: k.ce.dataSync()[0],
-    lip: k.lip.dataSync()[0],
-    correct: k.correct.dataSync()[0],
+    loss: parts[0],
+    ce: parts[1],
+    lip: parts[2],
+    correct: parts[3],
     count: options.Q * B,
-    sumL: (k.L.dataSync() as Float32Array).reduce((a, b) => a + b, 0),
+    sumL: parts.subarray(4).reduce((a, b) => a + b, 0),
     B,
   };
   if (warm && k.vectors.length) warm.scatter(batch.positions, k.vectors);
