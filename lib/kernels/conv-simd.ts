@@ -41,6 +41,9 @@ export function conv2DBackpropFilterSimd({ inputs, backend, attrs }: { inputs: t
   const b = s.backend;
   const direct = top === 0 && left === 0 && Cp === C && Hp === H && Wp === W;
   const xp = direct ? x : b.makeOutput([B, Hp, Wp, Cp], 'float32');
+  if (useWinograd && fh === 3 && fw === 3 && sh === 1 && sw === 1 && oH % 2 === 0 && oW % 2 === 0) {
+    return winogradFilterGrad(s, x, xp, direct, dy, fShape, { B, H, W, C, Cp, Hp, Wp, oH, oW, O, top, left });
+  }
   const dw = Cp === C ? b.makeOutput(fShape, 'float32') : b.makeOutput([fh * fw * Cp * O], 'float32');
   try {
     if (!direct) s.k.pad_nhwc(s.ptr(x), s.ptr(xp), B, H, W, C, Hp, Wp, Cp, top, left);
@@ -55,6 +58,55 @@ export function conv2DBackpropFilterSimd({ inputs, backend, attrs }: { inputs: t
   } finally {
     if (!direct) b.disposeData(xp.dataId);
     if (Cp !== C) b.disposeData(dw.dataId);
+  }
+}
+
+/** Tiles per chunk of simd.c's winograd_filter_grad (WINO_DW_T there). */
+const WINO_DW_T = 32;
+
+/**
+ * dW of a 3x3 stride-1 conv by Winograd F(3x3, 2x2) (simd.c
+ * winograd_filter_grad): the kernel sums the transformed products over all
+ * tiles into M [16, Cp, O]; here dW[di, dj, c, o] = (G^T M[., ., c, o] G)[di, dj],
+ * G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1], once per call.
+ */
+function winogradFilterGrad(
+  s: NonNullable<ReturnType<typeof simdFor>>, x: Info, xp: Info, direct: boolean, dy: Info, fShape: Shape4,
+  g: { B: number; H: number; W: number; C: number; Cp: number; Hp: number; Wp: number; oH: number; oW: number; O: number; top: number; left: number },
+): Info {
+  const { B, H, W, C, Cp, Hp, Wp, oH, oW, O, top, left } = g;
+  const b = s.backend;
+  const M = b.makeOutput([16 * Cp * O], 'float32');
+  try {
+    if (!direct) s.k.pad_nhwc(s.ptr(x), s.ptr(xp), B, H, W, C, Hp, Wp, Cp, top, left);
+    s.f32(s.ptr(M), 16 * Cp * O).fill(0);
+    const V = s.scratch(4 * 16 * WINO_DW_T * (Cp + O));
+    s.k.winograd_filter_grad(s.ptr(xp), s.ptr(dy), s.ptr(M), B, Hp, Wp, Cp, oH, oW, O, V, V + 4 * 16 * WINO_DW_T * Cp);
+    const out = b.makeOutput(fShape, 'float32');
+    const m = s.f32(s.ptr(M), 16 * Cp * O);
+    const dw = s.f32(s.ptr(out), 9 * C * O);
+    const GT = [[1, 0.5, 0.5, 0], [0, 0.5, -0.5, 0], [0, 0.5, 0.5, 1]];
+    const t = new Float64Array(12);
+    for (let c = 0; c < C; c++)
+      for (let o = 0; o < O; o++) {
+        // G^T M (3x4), then (G^T M) G (3x3)
+        for (let i = 0; i < 3; i++)
+          for (let q = 0; q < 4; q++) {
+            let v = 0;
+            for (let r = 0; r < 4; r++) v += GT[i][r] * m[((r * 4 + q) * Cp + c) * O + o];
+            t[i * 4 + q] = v;
+          }
+        for (let i = 0; i < 3; i++)
+          for (let j = 0; j < 3; j++) {
+            let v = 0;
+            for (let q = 0; q < 4; q++) v += t[i * 4 + q] * GT[j][q];
+            dw[((i * 3 + j) * C + c) * O + o] = v;
+          }
+      }
+    return out;
+  } finally {
+    if (!direct) b.disposeData(xp.dataId);
+    b.disposeData(M.dataId);
   }
 }
 

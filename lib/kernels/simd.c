@@ -432,3 +432,103 @@ void winograd_f2k3(const float *xp, const float *U, float *y, u32 B, u32 Hp, u32
     }
   }
 }
+
+/*
+ * Filter gradient of a 3x3 stride-1 correlation by Winograd F(3x3, 2x2):
+ * dW = G^T [ sum over tiles of (A g A^T) (.) (B^T d B) ] G, where d is the
+ * 4x4 input tile and g the 2x2 block of dy at block (ti, tj), and A, B, G
+ * are those of F(2x2, 3x3) above (the same bilinear algorithm, transposed:
+ * sum_i dy_i y_i = sum_j g_j dW_j). The sum over tiles stays in the
+ * transform domain: M [16, Cp, O] += V[xi]^T . D[xi] over all tiles and
+ * images (4 input x 8 output channels per register block), and the caller
+ * applies G^T M G once. xp, dy, oH, oW even, Cp, O as winograd_f2k3;
+ * M must be zeroed by the caller. Scratch V [16, WINO_DW_T, Cp], D [16, WINO_DW_T, O].
+ */
+#define WINO_DW_T 32
+
+EXPORT(winograd_filter_grad)
+void winograd_filter_grad(const float *xp, const float *dy, float *M, u32 B, u32 Hp, u32 Wp, u32 Cp, u32 oH, u32 oW, u32 O,
+                          float *V, float *D) {
+  const u32 tw = oW / 2, nT = (oH / 2) * tw;
+  const unsigned long rowX = (unsigned long)Wp * Cp, rowG = (unsigned long)oW * O;
+  const unsigned long vs = (unsigned long)WINO_DW_T * Cp, ds = (unsigned long)WINO_DW_T * O;
+  for (u32 b = 0; b < B; b++) {
+    const float *ximg = xp + (unsigned long)b * Hp * rowX;
+    const float *gimg = dy + (unsigned long)b * oH * rowG;
+    for (u32 t0 = 0; t0 < nT; t0 += WINO_DW_T) {
+      const u32 T = nT - t0 < WINO_DW_T ? nT - t0 : WINO_DW_T;
+      for (u32 t = 0; t < T; t++) {
+        const u32 ti = (t0 + t) / tw, tj = (t0 + t) % tw;
+        const float *d = ximg + (unsigned long)(2 * ti) * rowX + (unsigned long)(2 * tj) * Cp;
+        for (u32 c = 0; c < Cp; c += 4) {
+          v128_t x[4][4], u[4][4];
+          for (u32 r = 0; r < 4; r++)
+            for (u32 q = 0; q < 4; q++) x[r][q] = wasm_v128_load(d + r * rowX + (unsigned long)q * Cp + c);
+          for (u32 q = 0; q < 4; q++) {
+            u[0][q] = wasm_f32x4_sub(x[0][q], x[2][q]);
+            u[1][q] = wasm_f32x4_add(x[1][q], x[2][q]);
+            u[2][q] = wasm_f32x4_sub(x[2][q], x[1][q]);
+            u[3][q] = wasm_f32x4_sub(x[1][q], x[3][q]);
+          }
+          for (u32 r = 0; r < 4; r++) {
+            float *v = V + (unsigned long)(r * 4) * vs + (unsigned long)t * Cp + c;
+            wasm_v128_store(v, wasm_f32x4_sub(u[r][0], u[r][2]));
+            wasm_v128_store(v + vs, wasm_f32x4_add(u[r][1], u[r][2]));
+            wasm_v128_store(v + 2 * vs, wasm_f32x4_sub(u[r][2], u[r][1]));
+            wasm_v128_store(v + 3 * vs, wasm_f32x4_sub(u[r][1], u[r][3]));
+          }
+        }
+        const float *g = gimg + (unsigned long)(2 * ti) * rowG + (unsigned long)(2 * tj) * O;
+        for (u32 o = 0; o < O; o += 4) {
+          v128_t g00 = wasm_v128_load(g + o), g01 = wasm_v128_load(g + O + o);
+          v128_t g10 = wasm_v128_load(g + rowG + o), g11 = wasm_v128_load(g + rowG + O + o);
+          /* A g: rows g0, g0 + g1, g0 - g1, -g1 (per column) */
+          v128_t h[4][2];
+          h[0][0] = g00, h[0][1] = g01;
+          h[1][0] = wasm_f32x4_add(g00, g10), h[1][1] = wasm_f32x4_add(g01, g11);
+          h[2][0] = wasm_f32x4_sub(g00, g10), h[2][1] = wasm_f32x4_sub(g01, g11);
+          h[3][0] = wasm_f32x4_neg(g10), h[3][1] = wasm_f32x4_neg(g11);
+          for (u32 r = 0; r < 4; r++) {
+            float *e = D + (unsigned long)(r * 4) * ds + (unsigned long)t * O + o;
+            wasm_v128_store(e, h[r][0]);
+            wasm_v128_store(e + ds, wasm_f32x4_add(h[r][0], h[r][1]));
+            wasm_v128_store(e + 2 * ds, wasm_f32x4_sub(h[r][0], h[r][1]));
+            wasm_v128_store(e + 3 * ds, wasm_f32x4_neg(h[r][1]));
+          }
+        }
+      }
+      for (u32 xi = 0; xi < 16; xi++) {
+        const float *Vx = V + (unsigned long)xi * vs;
+        const float *Dx = D + (unsigned long)xi * ds;
+        float *Mx = M + (unsigned long)xi * Cp * O;
+        for (u32 c = 0; c < Cp; c += 4)
+          for (u32 o = 0; o < O; o += 8) {
+            float *w0 = Mx + (unsigned long)c * O + o;
+            v128_t a00 = wasm_v128_load(w0), a01 = wasm_v128_load(w0 + 4);
+            v128_t a10 = wasm_v128_load(w0 + O), a11 = wasm_v128_load(w0 + O + 4);
+            v128_t a20 = wasm_v128_load(w0 + 2 * O), a21 = wasm_v128_load(w0 + 2 * O + 4);
+            v128_t a30 = wasm_v128_load(w0 + 3 * O), a31 = wasm_v128_load(w0 + 3 * O + 4);
+            const float *xv = Vx + c;
+            const float *gv = Dx + o;
+            for (u32 t = 0; t < T; t++, xv += Cp, gv += O) {
+              v128_t g0 = wasm_v128_load(gv), g1 = wasm_v128_load(gv + 4);
+              v128_t x0 = wasm_v128_load32_splat(xv), x1 = wasm_v128_load32_splat(xv + 1);
+              v128_t x2 = wasm_v128_load32_splat(xv + 2), x3 = wasm_v128_load32_splat(xv + 3);
+              a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(x0, g0));
+              a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(x0, g1));
+              a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(x1, g0));
+              a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(x1, g1));
+              a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(x2, g0));
+              a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(x2, g1));
+              a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(x3, g0));
+              a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(x3, g1));
+            }
+            wasm_v128_store(w0, a00), wasm_v128_store(w0 + 4, a01);
+            wasm_v128_store(w0 + O, a10), wasm_v128_store(w0 + O + 4, a11);
+            wasm_v128_store(w0 + 2 * O, a20), wasm_v128_store(w0 + 2 * O + 4, a21);
+            wasm_v128_store(w0 + 3 * O, a30), wasm_v128_store(w0 + 3 * O + 4, a31);
+          }
+      }
+    }
+  }
+}

@@ -32,6 +32,7 @@ export interface SimdExports {
   pad_nhwc(x: number, xp: number, B: number, H: number, W: number, C: number, Hp: number, Wp: number, Cp: number, top: number, left: number): void;
   conv_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, Cp: number, oH: number, oW: number, O: number, fh: number, fw: number, sh: number, sw: number): void;
   conv_forward(xp: number, w: number, y: number, B: number, Hp: number, Wp: number, Cp: number, oH: number, oW: number, O: number, fh: number, fw: number, sh: number, sw: number, yImg: number, yRow: number, yPix: number): void;
+  winograd_filter_grad(xp: number, dy: number, M: number, B: number, Hp: number, Wp: number, Cp: number, oH: number, oW: number, O: number, V: number, D: number): void;
   winograd_f2k3(xp: number, U: number, y: number, B: number, Hp: number, Wp: number, Cp: number, oH: number, oW: number, O: number, yImg: number, yRow: number, yPix: number, V: number, M: number): void;
 }
 
