@@ -107,6 +107,7 @@ const CASES: Array<{ x: Shape4; f: Shape4; stride: number; pad: PadArg }> = [
   { x: [2, 6, 8, 8], f: [3, 3, 8, 16], stride: 1, pad: 'same' },
   { x: [1, 10, 14, 8], f: [3, 3, 8, 8], stride: 1, pad: 'same' },
   { x: [2, 8, 10, 4], f: [3, 3, 4, 8], stride: 1, pad: 'valid' },
+  { x: [1, 4, 6, 64], f: [3, 3, 64, 64], stride: 1, pad: 'same' }, // 64x64 channels: Winograd filter gradient too
   // 3-7 input channels: the SIMD input gradient computes 8 and compacts.
   { x: [2, 7, 7, 3], f: [3, 3, 3, 16], stride: 1, pad: 'same' }, // ResNet's stem, small
   { x: [2, 8, 9, 5], f: [3, 3, 5, 6], stride: 2, pad: 'valid' },

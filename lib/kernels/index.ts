@@ -49,6 +49,12 @@
  * - Tile, Identity (zero-copy), Pow (exponents 2, 1, 0.5), Sum/Mean over
  *   leading axes, and ClipByValue's gradient are replaced by one-pass heap
  *   kernels (./heap.ts) where the built-in ones are many times slower.
+ * - WebAssembly SIMD kernels of our own (./simd.c, loaded by ./simd.ts on the
+ *   backend's heap) come first where they apply, the formulations above are
+ *   the fallback: Conv2D/FusedConv2D without bias or activation, and
+ *   Conv2DBackpropInput/Filter (./conv-simd.ts; direct convolutions, Winograd
+ *   F(2x2,3x3) for 3x3 stride 1), training-mode batch norm as one kernel plus
+ *   one gradient kernel (./batchnorm.ts), ReLU's gradient (./relu.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 // The wasm kernels this module composes (and the built-in one it replaces) must be registered first.
