@@ -221,3 +221,33 @@ test('ReLU gradient on wasm (SIMD): dy where x > 0, 0 at x <= 0 (including x = 0
     for (let i = 0; i < n; i++) expect(got[i]).toBe(x[i] > 0 ? dy[i] : 0);
   }
 });
+
+test('FusedBatchNorm (inference) on wasm, SIMD where the statistics are per channel, else built in: equal to cpu with and without offset/scale', async () => {
+  const rng = seedrandom('bn inference');
+  const cases: Array<{ x: number[]; stat: number[] }> = [
+    { x: [4, 3, 3, 16], stat: [16] },
+    { x: [5, 2, 7, 3], stat: [3] }, // scalar path
+    { x: [6, 8], stat: [1, 8] }, // broadcast shape, one value per channel
+    { x: [2, 3, 4], stat: [3, 4] }, // not per channel: built-in kernel
+  ];
+  for (const c of cases) {
+    const n = c.x.reduce((a, b) => a * b, 1);
+    const k = c.stat.reduce((a, b) => a * b, 1);
+    const x = randn(n, rng, 0.5, 2);
+    const [mean, offset, scale] = [randn(k, rng), randn(k, rng), randn(k, rng, 1, 0.3)];
+    const variance = randn(k, rng).map((v) => 0.1 + v * v);
+    for (const withAffine of [true, false]) {
+      const run = async (backend: string) => {
+        await tf.setBackend(backend);
+        const t = (v: Float32Array, s: number[]) => tf.tensor(v, s);
+        const y = tf.tidy(() => tf.batchNorm(t(x, c.x), t(mean, c.stat), t(variance, c.stat), withAffine ? t(offset, c.stat) : undefined, withAffine ? t(scale, c.stat) : undefined, 1e-3));
+        const out = (await y.data()) as Float32Array;
+        y.dispose();
+        return out;
+      };
+      const ref = await run('cpu');
+      const got = await run('wasm');
+      expectClose(got, ref, `batchNorm x [${c.x}], statistics [${c.stat}], affine ${withAffine}`);
+    }
+  }
+});

@@ -61,7 +61,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, maxPoolGrad2x2, powFast, tileKernel } from './heap';
-import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, registerBatchNormTraining } from './batchnorm';
+import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, batchNormInference, registerBatchNormTraining } from './batchnorm';
 import { RELU_GRAD_KERNEL, registerReluGradient } from './relu';
 import { conv2DBackpropFilterSimd, conv2DBackpropInputSimd, conv2DSimd } from './conv-simd';
 
@@ -688,6 +688,7 @@ export const SPLITZ_WASM_KERNELS: readonly string[] = [
   CLIP_GRAD_KERNEL,
   tf.Conv2D,
   tf.FusedConv2D,
+  tf.FusedBatchNorm,
   BN_TRAIN_KERNEL,
   BN_TRAIN_GRAD_KERNEL,
   RELU_GRAD_KERNEL,
@@ -710,6 +711,7 @@ export function registerWasmTrainingKernels(): void {
   register(tf.Tile, tileKernel);
   register(tf.Conv2D, simdOrBuiltin(tf.Conv2D, conv2DSimd));
   register(tf.FusedConv2D, simdOrBuiltin(tf.FusedConv2D, conv2DSimd));
+  register(tf.FusedBatchNorm, simdOrBuiltin(tf.FusedBatchNorm, batchNormInference));
   register(tf.Identity, identityKernel as (args: KernelArgs) => Info);
   register(tf.Pow, (args) => powFast(args) ?? (builtin.get(tf.Pow)!.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as Info));
   register(tf.Sum, reduceLeading(tf.Sum, false));

@@ -532,3 +532,19 @@ void winograd_filter_grad(const float *xp, const float *dy, float *M, u32 B, u32
     }
   }
 }
+
+/* y = x * s + t per channel (batch norm in inference mode, with s and t folded by the caller). */
+EXPORT(scale_shift)
+void scale_shift(const float *x, float *y, u32 N, u32 C, const float *s, const float *t) {
+  if ((C & 3) == 0) {
+    for (u32 r = 0; r < N; r++) {
+      const float *xr = x + (unsigned long)r * C;
+      float *yr = y + (unsigned long)r * C;
+      for (u32 c = 0; c < C; c += 4)
+        wasm_v128_store(yr + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(s + c)), wasm_v128_load(t + c)));
+    }
+  } else {
+    for (u32 r = 0; r < N; r++)
+      for (u32 c = 0; c < C; c++) y[(unsigned long)r * C + c] = x[(unsigned long)r * C + c] * s[c] + t[c];
+  }
+}

@@ -29,6 +29,7 @@ export interface SimdExports {
   bn_backward_sums(dy: number, x: number, N: number, C: number, mean: number, sums: number, scratch: number): void;
   bn_backward_dx(dy: number, x: number, dx: number, N: number, C: number, a: number, b: number, k: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
+  scale_shift(x: number, y: number, N: number, C: number, s: number, t: number): void;
   pad_nhwc(x: number, xp: number, B: number, H: number, W: number, C: number, Hp: number, Wp: number, Cp: number, top: number, left: number): void;
   conv_filter_grad(xp: number, dy: number, dw: number, B: number, Hp: number, Wp: number, Cp: number, oH: number, oW: number, O: number, fh: number, fw: number, sh: number, sw: number): void;
   conv_forward(xp: number, w: number, y: number, B: number, Hp: number, Wp: number, Cp: number, oH: number, oW: number, O: number, fh: number, fw: number, sh: number, sw: number, yImg: number, yRow: number, yPix: number): void;
