@@ -65,7 +65,7 @@ export function conv2DBackpropFilterSimd({ inputs, backend, attrs }: { inputs: t
 }
 
 /** Smallest Cp * O for which the filter gradient goes through Winograd (see conv2DBackpropFilterSimd). */
-export const WINO_DW_MIN_CHANNELS = 64 * 64;
+let WINO_DW_MIN_CHANNELS = 64 * 64;
 
 /** Tiles per chunk of simd.c's winograd_filter_grad (WINO_DW_T there). */
 const WINO_DW_T = 32;
@@ -186,9 +186,14 @@ function correlate(
 
 let useWinograd = true;
 
-/** Turn the Winograd path of the SIMD convolutions on or off (tests and benchmarks compare both). */
-export function useSimdWinograd(on: boolean): void {
+/**
+ * Turn the Winograd path of the SIMD convolutions on or off (tests and
+ * benchmarks compare both); optionally set the smallest Cp * O for which the
+ * filter gradient uses it.
+ */
+export function useSimdWinograd(on: boolean, filterGradMinChannels?: number): void {
   useWinograd = on;
+  if (filterGradMinChannels !== undefined) WINO_DW_MIN_CHANNELS = filterGradMinChannels;
 }
 
 /**
