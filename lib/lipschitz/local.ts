@@ -33,6 +33,7 @@ import { Left64, inputsAsFloat64, left64 } from './ops64';
 import { Intervals, intervalBounds64, maskCount } from './intervals';
 import { soundSpectralNorm } from './sound';
 import { AffineTf, affinesTf, detach, disposeAffines, intervalBoundsTf } from './tfops';
+import { seededRandomNormal } from './seed';
 
 export type BoundMode = 'sound' | 'paper';
 
@@ -201,7 +202,7 @@ export function localLipschitzTensor(
     const live = A.op.layer.getWeights()[0];
     const kd = detach(live);
     const { inMask, outMask } = bounds![k];
-    const v0 = options.warmStart?.[k] ?? tf.randomNormal([B, ...A.inShape], 0, 1, 'float32', options.seed === undefined ? undefined : options.seed + k);
+    const v0 = options.warmStart?.[k] ?? seededRandomNormal([B, ...A.inShape], options.seed === undefined ? undefined : options.seed + k);
     if (v0.shape[0] !== B || v0.size !== B * A.inShape.reduce((a, b) => a * b, 1)) {
       throw new Error(`localLipschitz: warmStart[${k}] has shape [${v0.shape}], expected [${B}, ${A.inShape}]`);
     }
