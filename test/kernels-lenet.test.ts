@@ -149,3 +149,49 @@ test('ClipByValue gradient on wasm passes dy bit for bit (NaN, -0, subnormal dy)
   expect(got).toEqual(want); // toEqual tells -0 from 0 and matches NaN with NaN
   tf.dispose([x, d, g]);
 });
+
+test.each([
+  { x: [3, 13, 12, 1], f: [5, 5, 1, 20], stride: 1, pad: 'valid' }, // LeNet conv1 (small batch)
+  { x: [3, 12, 12, 20], f: [5, 5, 20, 50], stride: 1, pad: 'valid' }, // LeNet conv2
+  { x: [2, 9, 9, 3], f: [3, 3, 3, 30], stride: 2, pad: 'same' }, // padded input, strided
+])('Conv2DBackpropFilter with output channels padded to 8s on wasm (lib/kernels/conv-pad.ts): equals the float64 definition, x %j', async (c) => {
+  await tf.setBackend('wasm');
+  const xs = c.x as [number, number, number, number];
+  const fs = c.f as [number, number, number, number];
+  const pad = c.pad as 'same' | 'valid';
+  const ci = tf.backend_util.computeConv2DInfo(xs, fs, c.stride, 1, pad);
+  const x = tf.randomNormal(xs, 0, 1, 'float32', 3);
+  const dy = tf.randomNormal([xs[0], ci.outHeight, ci.outWidth, fs[3]], 0, 1, 'float32', 4);
+  const dW = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: c.stride, pad, dataFormat: 'NHWC', filterShape: fs } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  expect(dW.shape).toEqual(fs);
+  const xv = x.dataSync();
+  const gv = dy.dataSync();
+  const [B, H, W, C] = xs;
+  const [fh, fw, , O] = fs;
+  const want = new Float64Array(fh * fw * C * O);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < ci.outHeight; i++)
+      for (let j = 0; j < ci.outWidth; j++)
+        for (let di = 0; di < fh; di++)
+          for (let dj = 0; dj < fw; dj++) {
+            const r = i * c.stride + di - ci.padInfo.top;
+            const col = j * c.stride + dj - ci.padInfo.left;
+            if (r < 0 || r >= H || col < 0 || col >= W) continue;
+            for (let ch = 0; ch < C; ch++)
+              for (let o = 0; o < O; o++) want[((di * fw + dj) * C + ch) * O + o] += xv[((b * H + r) * W + col) * C + ch] * gv[((b * ci.outHeight + i) * ci.outWidth + j) * O + o];
+          }
+  const got = dW.dataSync();
+  let err = 0;
+  let scale = 1;
+  for (let k = 0; k < want.length; k++) {
+    err = Math.max(err, Math.abs(got[k] - want[k]));
+    scale = Math.max(scale, Math.abs(want[k]));
+  }
+  expect(err).toBeLessThan(1e-5 * scale);
+  tf.dispose([x, dy, dW]);
+});
+
+test('the padded filter gradient applies where padding adds at most a quarter', async () => {
+  const { paddedOutChannels } = await import('../lib/kernels/conv-pad');
+  expect([20, 50, 30, 8, 16, 12, 6, 3].map(paddedOutChannels)).toEqual([24, 56, 32, undefined, undefined, undefined, undefined, undefined]);
+});

@@ -64,6 +64,7 @@ import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col,
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, batchNormInference, registerBatchNormTraining } from './batchnorm';
 import { RELU_GRAD_KERNEL, registerReluGradient } from './relu';
 import { conv2DBackpropFilterSimd, conv2DBackpropInputSimd, conv2DSimd } from './conv-simd';
+import { conv2DBackpropFilterPaddedOut } from './conv-pad';
 
 type Info = tf.TensorInfo;
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -273,7 +274,7 @@ function conv2DBackpropFilterDispatch(args: KernelArgs): Info {
   // in blocks of 8); 'simd' falls back like 'splitz' where it does not.
   if (backpropFilterImpl === 'splitz' || backpropFilterImpl === 'simd') {
     checkAttrs('Conv2DBackpropFilter', a);
-    const fast = conv2DBackpropFilterSimd(args);
+    const fast = conv2DBackpropFilterSimd(args) ?? conv2DBackpropFilterPaddedOut(args);
     if (fast) return fast;
   }
   const impl =
