@@ -41,9 +41,9 @@ export function conv2DBackpropFilterSimd({ inputs, backend, attrs }: { inputs: t
   const b = s.backend;
   const direct = top === 0 && left === 0 && Cp === C && Hp === H && Wp === W;
   const xp = direct ? x : b.makeOutput([B, Hp, Wp, Cp], 'float32');
-  // Winograd only from 64x64 channels: in ResNet-20 steps it was faster than
-  // the direct kernel at 64 channels and slower at 16 and 32 (the two
-  // transforms per tile weigh more against short channel sums).
+  // Winograd only from 64x64 channels: clearly faster there; at 16 and 32
+  // channels single calls favoured it by ~11% but whole ResNet-20 steps did
+  // not show it (bench/README.md), so the direct kernel stays.
   if (useWinograd && fh === 3 && fw === 3 && sh === 1 && sw === 1 && oH % 2 === 0 && oW % 2 === 0 && Cp * O >= WINO_DW_MIN_CHANNELS) {
     return winogradFilterGrad(s, x, xp, direct, dy, fShape, { B, H, W, C, Cp, Hp, Wp, oH, oW, O, top, left });
   }
