@@ -205,7 +205,13 @@ async function runOne(r: PlanRun, engine: { dir: string; commit: string; dirty: 
     id,
     config: r.config,
     scale: { name: resolved.scale.name, note: resolved.scale.note },
-    code: { commit: engine.commit, uncommitted_lib_changes: engine.dirty, engine: path.relative(ROOT, engine.dir) },
+    code: {
+      commit: engine.commit,
+      uncommitted_lib_changes: engine.dirty,
+      engine: path.relative(ROOT, engine.dir),
+      // A run resumed across campaign restarts may have used several engines: every step's header names its own.
+      engines_of_steps: [...new Set([trainOut, certifyOut].flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/# [^,]+, engine (\S+)/g)].map((m) => m[1])))],
+    },
     machine: machine(),
     training: {
       commands: trainLog.filter((l) => l.type === 'run' || l.type === 'resume').map((l) => ({ type: l.type, time: l.time, command: l.command, backend: l.backend })),
