@@ -29,6 +29,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
+import { readJsonLines } from '../lib/io/jsonl';
 
 const ROOT = path.resolve(__dirname, '..');
 const CAMPAIGN_DIR = path.join(ROOT, 'runs', 'campaign');
@@ -107,21 +108,6 @@ function splitz(engine: string, args: string[], out: string): Promise<number> {
       resolve(code ?? (signal ? 128 : 1));
     });
   });
-}
-
-function readJsonLines(file: string): Record<string, unknown>[] {
-  if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });
 }
 
 function dirBytes(dir: string): number {
@@ -262,7 +248,8 @@ async function main(): Promise<void> {
   if (opts.status) {
     for (const { id } of todo) {
       const published = fs.existsSync(path.join(ROOT, opts.results, id, 'run.json'));
-      const epochs = readJsonLines(path.join(ROOT, 'runs', id, 'train-log.jsonl')).filter((l) => l.type === 'epoch').length;
+      const log = path.join(ROOT, 'runs', id, 'train-log.jsonl');
+      const epochs = fs.existsSync(log) ? readJsonLines(log).filter((l) => l.type === 'epoch').length : 0;
       const logs = fs.existsSync(path.join(ROOT, 'runs', id)) ? fs.readdirSync(path.join(ROOT, 'runs', id)).filter((f) => /^certify-n\d+\.tsv$/.test(f)) : [];
       const certified = logs.map((f) => `${f}: ${fs.readFileSync(path.join(ROOT, 'runs', id, f), 'utf8').trim().split('\n').length - 1} images`).join(', ');
       console.log(`${published ? 'published  ' : epochs ? 'in progress' : 'to do      '} ${id}${epochs && !published ? ` (${epochs} epochs${certified ? `; ${certified}` : ''})` : ''}`);

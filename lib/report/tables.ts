@@ -25,6 +25,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { readJsonLines } from '../io/jsonl';
 import type { DataFrame } from 'danfojs-node';
 import { readCertifyLog, CertifyRecord } from '../eval/log';
 import { AccuracyCurve, accuracyVsRadius, averageCertifiedRadius, certifiedAccuracy } from '../eval/metrics';
@@ -132,21 +133,6 @@ function readJson(file: string): unknown {
   }
 }
 
-function readJsonLines(file: string): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  lines.forEach((l, i) => {
-    if (l.trim() === '') return;
-    try {
-      out.push(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      // A partial last line is a run killed mid-write; anything else is damage.
-      if (i !== lines.length - 1) throw new RunSummaryError(`${file}:${i + 1}: not a JSON line`);
-    }
-  });
-  return out;
-}
-
 function describeMachine(m: unknown): string | null {
   if (m === undefined || m === null) return null;
   if (typeof m === 'string') return m;
@@ -219,7 +205,7 @@ export function summarizeRun(target: string, options: { radii?: readonly number[
   const candidates = [path.dirname(logFile)];
   if (side.checkpoint?.dir) candidates.push(path.dirname(side.checkpoint.dir));
   const trainLog = candidates.map((d) => path.join(d, 'train-log.jsonl')).find((f) => fs.existsSync(f)) ?? null;
-  const lines = trainLog ? readJsonLines(trainLog) : [];
+  const lines = trainLog ? readJsonLines(trainLog, (m) => new RunSummaryError(m)) : [];
   const runLine = lines.find((l) => l.type === 'run');
   let resolved = (runLine?.resolved ?? undefined) as ResolvedConfigLike | undefined;
   if (!resolved && side.checkpoint?.dir && fs.existsSync(path.join(side.checkpoint.dir, 'meta.json'))) {

@@ -30,6 +30,7 @@
  * without improvement.
  */
 import * as fs from 'fs';
+import { readJsonLines } from '../io/jsonl';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -122,19 +123,7 @@ export interface TrainResult {
 
 /** The log's lines as objects; a partial last line (a kill mid-write) is dropped. */
 export function readTrainLog(file: string): Record<string, unknown>[] {
-  if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  const out: Record<string, unknown>[] = [];
-  lines.forEach((l, i) => {
-    if (l.trim() === '') return;
-    try {
-      out.push(JSON.parse(l));
-    } catch (e) {
-      if (i === lines.length - 1) return; // partial last line
-      throw new RunnerError(`${file}:${i + 1}: not a JSON line (${(e as Error).message})`);
-    }
-  });
-  return out;
+  return fs.existsSync(file) ? readJsonLines(file, (m) => new RunnerError(m)) : [];
 }
 
 function warmFileName(epochsDone: number): string {
