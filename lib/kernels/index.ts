@@ -63,6 +63,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { WasmHeapBackend, clipByValueGradKernel, col2im, identityKernel, im2col, leadingAxesReduce, maxPoolGrad2x2, powFast, tileKernel } from './heap';
 import { BN_TRAIN_GRAD_KERNEL, BN_TRAIN_KERNEL, batchNormInference, registerBatchNormTraining } from './batchnorm';
 import { RELU_GRAD_KERNEL, registerReluGradient } from './relu';
+import { overrideGradientOnWasm } from './gradient-override';
 import { conv2DBackpropFilterSimd, conv2DBackpropInputSimd, conv2DSimd } from './conv-simd';
 import { conv2DBackpropFilterPaddedOut } from './conv-pad';
 
@@ -630,7 +631,7 @@ function reduceLeading(kernelName: string, mean: boolean) {
   };
 }
 
-/** The wasm kernel behind ClipByValue's gradient on wasm (see registerClipGradient). */
+/** The wasm kernel behind ClipByValue's gradient on wasm (see registerClipGradKernel). */
 export const CLIP_GRAD_KERNEL = 'SplitzClipByValueGrad';
 
 /**
@@ -638,37 +639,8 @@ export const CLIP_GRAD_KERNEL = 'SplitzClipByValueGrad';
  * (clipByValueGradKernel); elsewhere tfjs-core's own composition. Same rule
  * on both: dy where min <= x <= max.
  */
-let tfjsClipGradient: tf.GradConfig | undefined;
-
-function registerClipGradient(): void {
-  const current = tf.getGradient(tf.ClipByValue);
-  if (current?.gradFunc === clipGradFunc) return;
-  // Keep tfjs-core's own for the other backends (it may have been registered again since).
-  tfjsClipGradient = current;
-  tf.registerGradient({ kernelName: tf.ClipByValue, inputsToSave: ['x'], gradFunc: clipGradFunc });
-}
-
-function clipGradFunc(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
-  if (tf.getBackend() === 'wasm') {
-    const [x] = saved;
-    return { x: () => tf.engine().runKernel(CLIP_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, attrs) as tf.Tensor };
-  }
-  if (!tfjsClipGradient) throw new Error('splitz kernels: tfjs-core has no ClipByValue gradient to fall back on');
-  return tfjsClipGradient.gradFunc(dy, saved, attrs);
-}
-
 function registerClipGradKernel(): void {
-  tf.registerKernel({
-    kernelName: CLIP_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: clipByValueGradKernel as unknown as tf.KernelFunc,
-    // Loading @tensorflow/tfjs (as initBackend's probe for tfjs-node does, through
-    // the package alias) registers all of tfjs-core's gradients again, replacing
-    // this one. The wasm backend runs every kernel's setupFunc when it starts,
-    // after that probe, so the override is (re)applied there.
-    setupFunc: () => registerClipGradient(),
-  });
-  registerClipGradient();
+  overrideGradientOnWasm({ op: tf.ClipByValue, kernelName: CLIP_GRAD_KERNEL, kernelFunc: clipByValueGradKernel as unknown as tf.KernelFunc });
 }
 
 /** Names of the kernels this module registers for the 'wasm' backend (AvgPoolGrad also for 'cpu'). */

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { simdFor } from './simd';
+import { overrideGradientOnWasm } from './gradient-override';
 
 type Info = tf.TensorInfo;
 
@@ -21,37 +22,7 @@ function reluGradKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; ba
   return dx;
 }
 
-let tfjsReluGradient: tf.GradConfig | undefined;
-
-function reluGradFunc(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
-  const [x] = saved;
-  if (tf.getBackend() === 'wasm' && x.dtype === 'float32') {
-    return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }) as tf.Tensor };
-  }
-  if (!tfjsReluGradient) throw new Error('splitz kernels: tfjs-core has no Relu gradient to fall back on');
-  return tfjsReluGradient.gradFunc(dy, saved, attrs);
-}
-
-function applyReluGradient(): void {
-  const current = tf.getGradient(tf.Relu);
-  if (current?.gradFunc === reluGradFunc) return;
-  tfjsReluGradient = current;
-  tf.registerGradient({ kernelName: tf.Relu, inputsToSave: ['x'], gradFunc: reluGradFunc });
-}
-
-let registered = false;
-
+/** ReLU's gradient on wasm by reluGradKernel for float32 x (./gradient-override.ts). */
 export function registerReluGradient(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({
-    kernelName: RELU_GRAD_KERNEL,
-    backendName: 'wasm',
-    kernelFunc: reluGradKernel as unknown as tf.KernelFunc,
-    // Loading @tensorflow/tfjs registers tfjs-core's gradients again (see the
-    // ClipByValue gradient in ./index.ts); the backend runs setupFuncs when it
-    // starts, after that, so the override is re-applied there.
-    setupFunc: () => applyReluGradient(),
-  });
-  applyReluGradient();
+  overrideGradientOnWasm({ op: tf.Relu, kernelName: RELU_GRAD_KERNEL, kernelFunc: reluGradKernel as unknown as tf.KernelFunc, applies: (x) => x.dtype === 'float32' });
 }
