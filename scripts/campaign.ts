@@ -89,6 +89,18 @@ function reuseEngine(dir: string): { dir: string; commit: string; dirty: boolean
   return { dir: abs, commit: full || name, dirty: name.includes('-dirty-') };
 }
 
+/** Set when the campaign is asked to stop (SIGTERM, SIGINT), so a stopped step is not reported as a failure. */
+let stopRequested: NodeJS.Signals | undefined;
+
+/** Why a step ended early: a stop the user asked for, or an error in the step. */
+function endedEarly(id: string, step: 'training' | 'certification', out: string): void {
+  if (stopRequested) {
+    log(`${id}: ${step} stopped by ${stopRequested}; what was done is kept, and the same command resumes it`);
+  } else {
+    log(`${id}: ${step} stopped with an error; see ${path.relative(ROOT, out)}`);
+  }
+}
+
 /** Runs `splitz ARGS` from the frozen engine, appending its output to OUT; resolves to the exit code. */
 function splitz(engine: string, args: string[], out: string): Promise<number> {
   const cmd = [path.join(engine, 'bin', 'splitz.js'), ...args];
@@ -97,7 +109,10 @@ function splitz(engine: string, args: string[], out: string): Promise<number> {
     const fd = fs.openSync(out, 'a');
     const child = spawn(process.execPath, cmd, { cwd: ROOT, stdio: ['ignore', fd, fd] });
     // Stopping the campaign stops the step too (its checkpoint or log keeps what was done).
-    const stop = () => child.kill('SIGTERM');
+    const stop = (signal: NodeJS.Signals) => {
+      stopRequested = signal;
+      child.kill('SIGTERM');
+    };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     child.on('error', reject);
@@ -147,7 +162,7 @@ async function runOne(r: PlanRun, engine: { dir: string; commit: string; dirty: 
   const trainArgs = ['train', r.config, '--scale', r.scale, '--no-progress', ...(fs.existsSync(path.join(runDir, 'train-log.jsonl')) ? ['--resume'] : [])];
   log(`${id}: splitz ${trainArgs.join(' ')} (output: ${path.relative(ROOT, trainOut)})`);
   if ((await splitz(engine.dir, trainArgs, trainOut)) !== 0) {
-    log(`${id}: training stopped with an error; see ${path.relative(ROOT, trainOut)}`);
+    endedEarly(id, 'training', trainOut);
     return false;
   }
 
@@ -158,7 +173,7 @@ async function runOne(r: PlanRun, engine: { dir: string; commit: string; dirty: 
   const certifyArgs = ['certify', r.config, '--scale', r.scale, '--no-progress', '--workers', opts.workers, ...(fs.existsSync(path.join(runDir, logName)) ? ['--resume'] : [])];
   log(`${id}: splitz ${certifyArgs.join(' ')} (output: ${path.relative(ROOT, certifyOut)})`);
   if ((await splitz(engine.dir, certifyArgs, certifyOut)) !== 0) {
-    log(`${id}: certification stopped with an error; see ${path.relative(ROOT, certifyOut)}`);
+    endedEarly(id, 'certification', certifyOut);
     return false;
   }
 
