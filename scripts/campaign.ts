@@ -15,7 +15,9 @@
  *      steps, and the best checkpoint when under 20 MB. The folder is built
  *      beside its final place and renamed into it, so data/results never holds
  *      half a run.
- * A published run is skipped. Killing the campaign at any moment loses at most
+ * A published run is skipped, and so is a run another campaign process is
+ * working on (runs/campaign/locks/), so two campaigns can share the machine,
+ * e.g. one training while the other certifies. Killing the campaign at any moment loses at most
  * the epoch or image in progress; starting it again continues.
  *
  * The steps run a frozen copy of the compiled library
@@ -89,6 +91,64 @@ function reuseEngine(dir: string): { dir: string; commit: string; dirty: boolean
   return { dir: abs, commit: full || name, dirty: name.includes('-dirty-') };
 }
 
+/**
+ * Per-run locks (runs/campaign/locks/<id>.lock, holding the owner's pid), so
+ * that two campaign processes can share the machine: each skips a run the
+ * other is working on, and two never train into the same run directory. A lock
+ * whose process is gone (or is no longer a campaign) is stale and taken over.
+ */
+const LOCK_DIR = path.join(CAMPAIGN_DIR, 'locks');
+const heldLocks = new Set<string>();
+/** Runs skipped because another campaign process held them. */
+const leftToOthers: string[] = [];
+
+/** The pid of the live campaign process holding run ID, if any. */
+function lockHolder(id: string): number | undefined {
+  const file = path.join(LOCK_DIR, `${id}.lock`);
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    // A pid can be reused after a reboot: only a process that is a campaign counts.
+    if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('campaign')) return undefined;
+  } catch {
+    return undefined;
+  }
+  return pid;
+}
+
+/** Takes the lock of run ID; false when another live campaign holds it. */
+function claimRun(id: string): boolean {
+  fs.mkdirSync(LOCK_DIR, { recursive: true });
+  const file = path.join(LOCK_DIR, `${id}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      // 'wx' creates the file only if it does not exist: of two processes racing, one wins.
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      heldLocks.add(file);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (lockHolder(id) !== undefined) return false;
+      fs.rmSync(file, { force: true }); // stale: its process is gone
+    }
+  }
+  return false;
+}
+
+function releaseRun(id: string): void {
+  const file = path.join(LOCK_DIR, `${id}.lock`);
+  if (heldLocks.delete(file)) fs.rmSync(file, { force: true });
+}
+
+process.on('exit', () => {
+  for (const file of heldLocks) fs.rmSync(file, { force: true });
+});
+
 /** Set when the campaign is asked to stop (SIGTERM, SIGINT), so a stopped step is not reported as a failure. */
 let stopRequested: NodeJS.Signals | undefined;
 
@@ -155,6 +215,26 @@ async function runOne(r: PlanRun, engine: { dir: string; commit: string; dirty: 
     log(`${id}: published already (${path.relative(ROOT, published)}), skipped`);
     return true;
   }
+  if (!claimRun(id)) {
+    log(`${id}: another campaign process (pid ${lockHolder(id)}) is working on it, skipped`);
+    leftToOthers.push(id);
+    return true;
+  }
+  try {
+    return await trainCertifyPublish(r, engine, opts, config, id, published);
+  } finally {
+    releaseRun(id);
+  }
+}
+
+async function trainCertifyPublish(
+  r: PlanRun,
+  engine: { dir: string; commit: string; dirty: boolean },
+  opts: Options,
+  config: { name: string; split: number },
+  id: string,
+  published: string,
+): Promise<boolean> {
   const runDir = path.join(ROOT, 'runs', id);
   const trainOut = path.join(CAMPAIGN_DIR, `${id}.train.out`);
   const certifyOut = path.join(CAMPAIGN_DIR, `${id}.certify.out`);
@@ -267,7 +347,9 @@ async function main(): Promise<void> {
       const epochs = fs.existsSync(log) ? readJsonLines(log).filter((l) => l.type === 'epoch').length : 0;
       const logs = fs.existsSync(path.join(ROOT, 'runs', id)) ? fs.readdirSync(path.join(ROOT, 'runs', id)).filter((f) => /^certify-n\d+\.tsv$/.test(f)) : [];
       const certified = logs.map((f) => `${f}: ${fs.readFileSync(path.join(ROOT, 'runs', id, f), 'utf8').trim().split('\n').length - 1} images`).join(', ');
-      console.log(`${published ? 'published  ' : epochs ? 'in progress' : 'to do      '} ${id}${epochs && !published ? ` (${epochs} epochs${certified ? `; ${certified}` : ''})` : ''}`);
+      const holder = published ? undefined : lockHolder(id);
+      const detail = [epochs && !published ? `${epochs} epochs` : '', certified && !published ? certified : '', holder ? `running in pid ${holder}` : ''].filter(Boolean).join('; ');
+      console.log(`${published ? 'published  ' : epochs ? 'in progress' : 'to do      '} ${id}${detail ? ` (${detail})` : ''}`);
     }
     return;
   }
@@ -281,7 +363,7 @@ async function main(): Promise<void> {
       return;
     }
   }
-  log('campaign done');
+  log(leftToOthers.length ? `done here; left to other campaign processes: ${leftToOthers.join(', ')}` : 'campaign done');
 }
 
 main().catch((e) => {
