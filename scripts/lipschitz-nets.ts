@@ -9,7 +9,7 @@
  * (lib/models, 32x32 inputs) on CIFAR-10 with plain cross-entropy:
  *   1. for each net: build it (seed 0; VGG-16 and 4C3F with splitAfter 4, so
  *      their first four layers are ReLU_theta and the same trained model serves
- *      the local-bound figures), train it with Adam (trainBasic, optional
+ *      the local-bound figures), train it with Adam at its own learning rate (LIPSCHITZ_NETS: 1e-4 for VGG-16, which stays at chance at 1e-3; 1e-3 for the rest; --lr sets one for all) (trainBasic, optional
  *      crop + flip), printing the loss and test accuracy after each epoch, and
  *      checkpoint it atomically in runs/lipschitz-nets/<arch>-w<width>-e<epochs>/.
  *      A net whose checkpoint exists (with the same training settings) is not
@@ -74,7 +74,8 @@ export interface LipschitzNetsOptions {
   /** Epochs over `train`; fractions allowed (a shortened last epoch). */
   epochs: number;
   batchSize: number;
-  learningRate: number;
+  /** Adam learning rate of every net; default: each net's own (LIPSCHITZ_NETS). */
+  learningRate?: number;
   /** Crop (pad 4) + horizontal flip of each batch, as the paper trains on CIFAR-10. */
   augment: boolean;
   /** Which nets, in LIPSCHITZ_NETS order (default all six). */
@@ -107,6 +108,8 @@ export interface NetRecord {
   trained: 'now' | 'resumed';
   steps: number;
   epochs: number;
+  /** Adam learning rate it was trained with. */
+  lr: number;
   test_accuracy: number;
   test_images: number;
   final_loss: number | null;
@@ -120,6 +123,14 @@ export interface LipschitzNetsResult {
   files: string[];
 }
 
+/** The learning rate net is trained with: --lr when given, else the net's own. */
+export function lrOf(o: Pick<LipschitzNetsOptions, 'learningRate'>, net: Pick<LipschitzNet, 'learningRate'>): number {
+  return o.learningRate ?? net.learningRate;
+}
+
+/** Below this test accuracy (chance is 10%) a net is reported as not having learned. */
+const LEARNED_ACCURACY = 0.2;
+
 /** The settings that make two trainings of a net the same; stored in the checkpoint and compared on resume. */
 function trainingIdentity(o: LipschitzNetsOptions, data: RunData, net: LipschitzNet, steps: number): Record<string, unknown> {
   return {
@@ -130,7 +141,7 @@ function trainingIdentity(o: LipschitzNetsOptions, data: RunData, net: Lipschitz
     epochs: o.epochs,
     steps,
     batch_size: o.batchSize,
-    lr: o.learningRate,
+    lr: lrOf(o, net),
     optimizer: 'adam',
     loss: 'softmax cross-entropy',
     augment: o.augment ? 'crop (pad 4) + flip' : 'none',
@@ -168,7 +179,7 @@ function checkOptions(o: LipschitzNetsOptions): void {
   if (!(o.width > 0) || !Number.isFinite(o.width)) throw new UsageError(`--width must be a positive number (1 = the published width), got ${o.width}`);
   if (!(o.epochs > 0) || !Number.isFinite(o.epochs)) throw new UsageError(`--epochs must be a positive number (fractions allowed), got ${o.epochs}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new UsageError(`--batch-size must be a positive integer, got ${o.batchSize}`);
-  if (!(o.learningRate > 0) || !Number.isFinite(o.learningRate)) throw new UsageError(`--lr must be a positive number, got ${o.learningRate}`);
+  if (o.learningRate !== undefined && (!(o.learningRate > 0) || !Number.isFinite(o.learningRate))) throw new UsageError(`--lr must be a positive number, got ${o.learningRate}`);
   for (const a of o.nets ?? []) lipschitzNet(a);
 }
 
@@ -192,6 +203,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
       trained: 'resumed',
       steps: total,
       epochs: o.epochs,
+      lr: lrOf(o, net),
       test_accuracy: Number(m.test_accuracy),
       test_images: Number(m.test_images),
       final_loss: m.final_loss === null || m.final_loss === undefined ? null : Number(m.final_loss),
@@ -201,7 +213,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
 
   const model = buildLipschitzNet(net, { width: o.width });
   const params = model.countParams();
-  log(`[${net.arch}] ${net.label}, width ${o.width}: ${params.toLocaleString('en-US')} weights; ${total} steps of batch ${o.batchSize} (${perEpoch} per epoch, ${o.epochs} epoch(s))`);
+  log(`[${net.arch}] ${net.label}, width ${o.width}: ${params.toLocaleString('en-US')} weights; ${total} steps of batch ${o.batchSize} (${perEpoch} per epoch, ${o.epochs} epoch(s)), Adam lr ${lrOf(o, net)}`);
   const t0 = Date.now();
   let epochStart = t0;
   let sum = 0;
@@ -213,7 +225,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
     trainBasic(model, data.train, {
       steps: total,
       batchSize: o.batchSize,
-      learningRate: o.learningRate,
+      learningRate: lrOf(o, net),
       seed: 0,
       augment: o.augment,
       onStep: (step, loss) => {
@@ -255,6 +267,9 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
       backend: tf.getBackend(),
     });
     log(`[${net.arch}] trained in ${fmtSeconds(trainSeconds)}; test accuracy ${pct(testAccuracy)}; checkpoint ${rel}`);
+    if (testAccuracy < LEARNED_ACCURACY) {
+      log(`[${net.arch}] WARNING: test accuracy ${pct(testAccuracy)} is near chance (10%): this net did not learn, so its bounds describe an untrained net. Train longer or with another --lr (this run: ${lrOf(o, net)}) after removing ${rel}.`);
+    }
     return {
       arch: net.arch,
       label: net.label,
@@ -262,6 +277,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
       trained: 'now',
       steps: total,
       epochs: o.epochs,
+      lr: lrOf(o, net),
       test_accuracy: testAccuracy,
       test_images: data.accuracy.n,
       final_loss: lastLoss,
@@ -272,8 +288,15 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
   }
 }
 
+/** The learning rate(s) of these nets: one number, or each net's when they differ. */
+function lrText(o: Pick<LipschitzNetsOptions, 'learningRate'>, records: readonly Pick<NetRecord, 'label' | 'arch'>[]): string {
+  const lrs = records.map((r) => lrOf(o, lipschitzNet(r.arch)));
+  if (!lrs.length || lrs.every((x) => x === lrs[0])) return `${lrs[0] ?? o.learningRate ?? 'per net'}`;
+  return records.map((r, i) => `${r.label} ${lrs[i]}`).join(', ');
+}
+
 /** What the note of a figure's rows says: how the nets were obtained and how well they classify. */
-export function runNote(o: LipschitzNetsOptions, records: readonly Pick<NetRecord, 'label' | 'test_accuracy' | 'steps'>[], extra?: string): string {
+export function runNote(o: LipschitzNetsOptions, records: readonly Pick<NetRecord, 'arch' | 'label' | 'test_accuracy' | 'steps'>[], extra?: string): string {
   const data = o.train.name.includes('jpeg')
     ? `${o.train.name}: the JPEG re-encoding of CIFAR-10, lossy, not bit-identical to the official release`
     : o.train.name;
@@ -283,7 +306,7 @@ export function runNote(o: LipschitzNetsOptions, records: readonly Pick<NetRecor
   const steps = records.length ? records[0].steps : stepsFor(o.subset ?? o.train.n, o.batchSize, o.epochs).total;
   return (
     `ours: trained on CIFAR-10 here (${data}), not the paper's pretrained ImageNet nets; width ${o.width}, ${o.epochs} epoch(s) ${trainPart} ` +
-    `(${steps} Adam steps, batch ${o.batchSize}, lr ${o.learningRate}, ${o.augment ? 'crop + flip' : 'no augmentation'}), plain cross-entropy, init seed 0; ` +
+    `(${steps} Adam steps, batch ${o.batchSize}, lr ${lrText(o, records)}, ${o.augment ? 'crop + flip' : 'no augmentation'}), plain cross-entropy, init seed 0; ` +
     `test accuracy ${testPart}: ${records.map((r) => `${r.label} ${pct(r.test_accuracy)}`).join(', ')}` +
     (extra ? `; ${extra}` : '')
   );
@@ -364,7 +387,7 @@ export async function runLipschitzNets(o: LipschitzNetsOptions): Promise<Lipschi
       train: { name: o.train.name, source: o.train.source ?? null, images: o.train.n, trained_on: data.train.n, subset: o.subset === undefined ? null : 'evenly spaced' },
       test: { name: o.test.name, source: o.test.source ?? null, images: o.test.n, accuracy_on: data.accuracy.n, subset: o.testSubset === undefined ? null : 'evenly spaced' },
     },
-    training: { width: o.width, epochs: o.epochs, batch_size: o.batchSize, lr: o.learningRate, optimizer: 'adam', loss: 'softmax cross-entropy', augment: o.augment, seed: 0 },
+    training: { width: o.width, epochs: o.epochs, batch_size: o.batchSize, lr: o.learningRate ?? 'per net (nets[].lr)', optimizer: 'adam', loss: 'softmax cross-entropy', augment: o.augment, seed: 0 },
     nets: records,
     files: files.map((f) => path.basename(f)),
   };
@@ -393,7 +416,7 @@ export interface CliOptions {
   width: number;
   epochs: number;
   batchSize: number;
-  learningRate: number;
+  learningRate?: number;
   augment: boolean;
   nets?: LipschitzArch[];
   subset?: number;
@@ -412,7 +435,7 @@ export function parseArgs(argv: string[]): CliOptions {
     .option('--epochs <e>', 'epochs of training (fractions allowed)', '2')
     .option('--nets <list>', `comma-separated subset of ${LIPSCHITZ_NETS.map((n) => n.arch).join(',')}`)
     .option('--batch-size <b>', 'batch size', '128')
-    .option('--lr <lr>', 'Adam learning rate', '0.001')
+    .option('--lr <lr>', "Adam learning rate of every net (default: each net's own: VGG-16 1e-4, the others 1e-3)")
     .option('--no-augment', 'no crop (pad 4) + flip augmentation')
     .option('--subset <n>', 'train on n training images only (evenly spaced over the set)')
     .option('--test-subset <n>', 'measure test accuracy on n test images only (evenly spaced); the local bounds use the full test set')
@@ -426,13 +449,13 @@ export function parseArgs(argv: string[]): CliOptions {
     })
     .configureOutput({ writeErr: () => undefined })
     .parse(argv, { from: 'user' });
-  const opts = program.opts<{ width: string; epochs: string; nets?: string; batchSize: string; lr: string; augment: boolean; subset?: string; testSubset?: string; runs: string; out: string; logEvery: string }>();
+  const opts = program.opts<{ width: string; epochs: string; nets?: string; batchSize: string; lr?: string; augment: boolean; subset?: string; testSubset?: string; runs: string; out: string; logEvery: string }>();
   const width = num('--width', opts.width);
   if (!(width > 0)) throw new UsageError(`--width must be a positive number (1 = the published width), got ${opts.width}`);
   const epochs = num('--epochs', opts.epochs);
   if (!(epochs > 0)) throw new UsageError(`--epochs must be a positive number (fractions allowed), got ${opts.epochs}`);
-  const learningRate = num('--lr', opts.lr);
-  if (!(learningRate > 0)) throw new UsageError(`--lr must be a positive number, got ${opts.lr}`);
+  const learningRate = opts.lr === undefined ? undefined : num('--lr', opts.lr);
+  if (learningRate !== undefined && !(learningRate > 0)) throw new UsageError(`--lr must be a positive number, got ${opts.lr}`);
   const logEvery = num('--log-every', opts.logEvery);
   if (!Number.isInteger(logEvery) || logEvery < 0) throw new UsageError(`--log-every must be an integer >= 0, got '${opts.logEvery}'`);
   let nets: LipschitzArch[] | undefined;

@@ -131,11 +131,15 @@ test('a checkpoint trained with other settings is refused; bad options are Usage
 
 test('the note names the JPEG re-encoding and the subsets', () => {
   const o = { ...base, train: { ...base.train, name: 'cifar10-jpeg' }, subset: 16, testSubset: 5 };
-  const note = runNote(o, [{ label: 'VGG-16', test_accuracy: 0.4567, steps: 1 }]);
+  const note = runNote(o, [{ arch: 'vgg16', label: 'VGG-16', test_accuracy: 0.4567, steps: 1 }]);
   expect(note).toContain('cifar10-jpeg: the JPEG re-encoding of CIFAR-10, lossy, not bit-identical to the official release');
   expect(note).toContain('1 epoch(s) on 16 of the 32 training images (1 Adam steps');
   expect(note).toContain('test accuracy on 5 of the 10 test images: VGG-16 45.7%');
   expect(runNote(base, [])).toContain('on the 32 training images');
+  // Each net's own learning rate unless --lr sets one for all.
+  const both = [{ arch: 'vgg16', label: 'VGG-16', test_accuracy: 0.5, steps: 1 }, { arch: '4c3f', label: '4C3F', test_accuracy: 0.5, steps: 1 }] as const;
+  expect(runNote({ ...base, learningRate: undefined }, both)).toContain('lr VGG-16 0.0001, 4C3F 0.001,');
+  expect(runNote({ ...base, learningRate: 0.002 }, both)).toContain('lr 0.002,');
   expect(stepsFor(50000, 128, 2)).toEqual({ perEpoch: 390, total: 780 });
   expect(stepsFor(50000, 128, 0.02).total).toBe(8);
 });
@@ -150,7 +154,8 @@ test('subsets are evenly spaced: every class of a set stored class by class', ()
 });
 
 test('command line: defaults, and bad options as one-line errors before any data is loaded', () => {
-  expect(parseArgs([])).toMatchObject({ width: 0.25, epochs: 2, batchSize: 128, learningRate: 0.001, augment: true, nets: undefined, subset: undefined, logEvery: 50 });
+  expect(parseArgs([])).toMatchObject({ width: 0.25, epochs: 2, batchSize: 128, learningRate: undefined, augment: true, nets: undefined, subset: undefined, logEvery: 50 });
+  expect(parseArgs(['--lr', '0.01']).learningRate).toBe(0.01);
   expect(parseArgs([]).outDir).toBe(path.join(ROOT, 'data', 'results', 'lipschitz'));
   expect(parseArgs(['--epochs', '0.02', '--nets', 'vgg16, 4c3f', '--no-augment', '--subset', '500', '--out', 'x'])).toMatchObject({
     epochs: 0.02,
