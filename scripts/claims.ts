@@ -50,17 +50,10 @@ function runsTable(results: string, summaries: readonly RunSummary[]): string {
   return lines.join('\n') + '\n';
 }
 
-async function main(): Promise<void> {
-  const o = new Command()
-    .name('npm run claims --')
-    .option('--results <dir>', 'published runs', path.join('data', 'results'))
-    .option('--doc <file>', 'the document to update', path.join('docs', 'REPRODUCTION.md'))
-    .option('--check', 'exit 1 when the document is not up to date')
-    .parse(process.argv)
-    .opts<{ results: string; doc: string; check?: boolean }>();
-
+/** The generated block of the document (markers included) and the claims it states, from the runs under RESULTS. */
+export function generateClaims(results: string): { block: string; claims: ReturnType<typeof evaluateClaims> } {
   const summaries: RunSummary[] = [];
-  for (const log of findCertifyLogs([o.results])) {
+  for (const log of findCertifyLogs([results])) {
     try {
       summaries.push(summarizeRun(log));
     } catch (e) {
@@ -81,18 +74,36 @@ async function main(): Promise<void> {
     '',
     `Every run in data/results/ (${summaries.length} certification log(s)). "clean acc. of g" is the smoothed classifier's certified accuracy at radius 0; ACR of SPLITZ runs uses the \`sound\` bound.`,
     '',
-    runsTable(o.results, summaries),
+    runsTable(results, summaries),
     '## Claims, checked',
     '',
     claimsMarkdown(claims),
     END,
   ].join('\n');
+  return { block: generated, claims };
+}
 
-  const doc = fs.readFileSync(o.doc, 'utf8');
+/** The document's generated block (markers included); an error when the markers are missing. */
+export function generatedBlockOf(doc: string, file: string): { start: number; end: number; block: string } {
   const a = doc.indexOf(START);
   const b = doc.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`${o.doc} has no '${START}' ... '${END}' block; put the two markers where the generated part goes`);
-  const next = doc.slice(0, a) + generated + doc.slice(b + END.length);
+  if (a < 0 || b < a) throw new Error(`${file} has no '${START}' ... '${END}' block; put the two markers where the generated part goes`);
+  return { start: a, end: b + END.length, block: doc.slice(a, b + END.length) };
+}
+
+async function main(): Promise<void> {
+  const o = new Command()
+    .name('npm run claims --')
+    .option('--results <dir>', 'published runs', path.join('data', 'results'))
+    .option('--doc <file>', 'the document to update', path.join('docs', 'REPRODUCTION.md'))
+    .option('--check', 'exit 1 when the document is not up to date')
+    .parse(process.argv)
+    .opts<{ results: string; doc: string; check?: boolean }>();
+
+  const { block: generated, claims } = generateClaims(o.results);
+  const doc = fs.readFileSync(o.doc, 'utf8');
+  const { start, end } = generatedBlockOf(doc, o.doc);
+  const next = doc.slice(0, start) + generated + doc.slice(end);
   if (o.check) {
     if (next !== doc) {
       console.error(`${o.doc} is not up to date with ${o.results}: run \`npm run claims\``);
@@ -106,7 +117,10 @@ async function main(): Promise<void> {
   console.log(`wrote ${o.doc}`);
 }
 
-main().catch((e) => {
-  console.error(`claims: ${(e as Error).message}`);
-  process.exit(1);
-});
+// Run as a command; imported (by test/published.test.ts), it only provides the functions above.
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(`claims: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The published runs (data/results/<run>/) against everything said about them.
+ *
+ * `splitz analyze` reads a certification log on its own (lib/eval), while
+ * docs/REPRODUCTION.md and the report tables go through the run summaries of
+ * lib/report/tables.ts: two paths over the same TSV. Here `splitz analyze` on
+ * each published log must reproduce
+ *   - the clean accuracy and ACR of the run's row in docs/REPRODUCTION.md,
+ *   - every "ours" number of the report tables (certified accuracy at eps, ACR)
+ *     that `npm run figures -- --results data/results` would write,
+ * and the generated part of docs/REPRODUCTION.md must be what `npm run claims`
+ * writes from data/results now (a run published without `npm run claims`
+ * fails here).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { runAnalyze } from '../lib/commands/analyze';
+import { allTables, findCertifyLogs, pickRuns, summarizeRun } from '../lib/report/tables';
+import { generateClaims, generatedBlockOf } from '../scripts/claims';
+
+const ROOT = path.resolve(__dirname, '..');
+const RESULTS = path.join(ROOT, 'data', 'results');
+const DOC = path.join(ROOT, 'docs', 'REPRODUCTION.md');
+
+const published = fs.existsSync(RESULTS) ? fs.readdirSync(RESULTS).filter((d) => fs.existsSync(path.join(RESULTS, d, 'run.json'))).sort() : [];
+
+/** The one certification log of a published run. */
+function logOf(run: string): string {
+  const logs = fs.readdirSync(path.join(RESULTS, run)).filter((f) => /^certify-n\d+\.tsv$/.test(f));
+  if (logs.length !== 1) throw new Error(`data/results/${run}: expected one certify-n<n>.tsv, found ${logs.length}`);
+  return path.join(RESULTS, run, logs[0]);
+}
+
+/** `splitz analyze LOG --radii R --json`, as the command prints it. */
+function analyze(log: string, radii: number[]): { certifiedAccuracy: number[]; acr: number } {
+  let printed = '';
+  runAnalyze([log], { radii: radii.join(','), json: true }, (t) => (printed += t));
+  return (JSON.parse(printed) as { logs: { certifiedAccuracy: number[]; acr: number }[] }).logs[0];
+}
+
+test('there are published runs to check', () => {
+  expect(published.length).toBeGreaterThan(0);
+});
+
+test('the generated part of docs/REPRODUCTION.md is what `npm run claims` writes from data/results now', () => {
+  const doc = fs.readFileSync(DOC, 'utf8');
+  expect(generatedBlockOf(doc, DOC).block).toBe(generateClaims(RESULTS).block);
+});
+
+describe.each(published)('%s', (run) => {
+  test('splitz analyze reproduces its row of docs/REPRODUCTION.md (clean accuracy of g, ACR)', () => {
+    const row = fs
+      .readFileSync(DOC, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`| ${run} |`));
+    expect(row).toBeDefined();
+    const cells = row!.split('|').map((c) => c.trim());
+    const a = analyze(logOf(run), [0]);
+    // Columns: run, scale, epochs, test images, n, training, certification, clean acc. of g (%), ACR, ...
+    expect(cells[8]).toBe((100 * a.certifiedAccuracy[0]).toFixed(1));
+    expect(cells[9]).toBe(a.acr.toFixed(3));
+  });
+});
+
+test("splitz analyze reproduces every 'ours' number of the report tables drawn from data/results", () => {
+  const runs = pickRuns(findCertifyLogs([RESULTS]).map((l) => summarizeRun(l)));
+  let checked = 0;
+  for (const table of allTables(runs)) {
+    for (const row of table.rows) {
+      const ours = row.ours;
+      const ourRun = row.our_run;
+      if (typeof ours !== 'number' || typeof ourRun !== 'string') continue;
+      // "mnist-rs-sigma0.75 (reduced), sigma = 0.75": the published folder is <config>-<scale>.
+      const m = /^(\S+) \(([^)]+)\)/.exec(ourRun);
+      expect(m).not.toBeNull();
+      const log = logOf(`${m![1]}-${m![2]}`);
+      if (table.columns.includes('eps') && typeof row.eps === 'number') {
+        // Radii of SPLITZ logs: the `radius` column (sound bound), as the tables use unless they say otherwise.
+        if (table.name === 'table_bounds_sound_vs_paper') continue;
+        expect({ table: table.name, eps: row.eps, ours }).toEqual({ table: table.name, eps: row.eps, ours: Number((100 * analyze(log, [row.eps]).certifiedAccuracy[0]).toFixed(1)) });
+      } else if (table.name === 'table_III_acr') {
+        expect({ table: table.name, sigma: row.sigma, ours }).toEqual({ table: table.name, sigma: row.sigma, ours: Number(analyze(log, [0]).acr.toFixed(4)) });
+      } else continue;
+      checked++;
+    }
+  }
+  expect(checked).toBeGreaterThan(0);
+});
