@@ -320,6 +320,36 @@ async function trainCertifyPublish(
   return true;
 }
 
+/**
+ * How far an unpublished run has come, from its files alone: epochs done of
+ * the planned ones (the training log's first line holds the resolved config)
+ * and the seconds of the last epoch; images certified of the planned ones
+ * (the certification sidecar).
+ */
+function runProgress(id: string): { started: boolean; detail: string } {
+  const dir = path.join(ROOT, 'runs', id);
+  const trainLog = path.join(dir, 'train-log.jsonl');
+  if (!fs.existsSync(trainLog)) return { started: false, detail: '' };
+  const lines = readJsonLines(trainLog);
+  const epochs = lines.filter((l) => l.type === 'epoch');
+  const train = (lines.find((l) => l.type === 'run')?.resolved as { train?: { epochs?: number; extra_epochs?: number } } | undefined)?.train;
+  const planned = train?.epochs ? ` of ${train.epochs}` : '';
+  const extra = train?.extra_epochs ? ` (+ up to ${train.extra_epochs} with early stopping)` : '';
+  const last = epochs.length ? `, the last in ${Number(epochs[epochs.length - 1].seconds ?? 0).toFixed(0)} s` : '';
+  const parts = [`${epochs.length}${planned} epochs trained${extra}${last}`];
+  for (const f of fs.readdirSync(dir).filter((x) => /^certify-n\d+\.tsv$/.test(x))) {
+    const done = fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').length - 1;
+    let total = '';
+    try {
+      total = ` of ${(JSON.parse(fs.readFileSync(path.join(dir, `${f}.json`), 'utf8')) as { images: { total: number } }).images.total}`;
+    } catch {
+      // no sidecar yet: the count alone
+    }
+    parts.push(`${f}: ${done}${total} images certified`);
+  }
+  return { started: true, detail: parts.join('; ') };
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .name('npm run campaign --')
@@ -343,13 +373,10 @@ async function main(): Promise<void> {
   if (opts.status) {
     for (const { id } of todo) {
       const published = fs.existsSync(path.join(ROOT, opts.results, id, 'run.json'));
-      const log = path.join(ROOT, 'runs', id, 'train-log.jsonl');
-      const epochs = fs.existsSync(log) ? readJsonLines(log).filter((l) => l.type === 'epoch').length : 0;
-      const logs = fs.existsSync(path.join(ROOT, 'runs', id)) ? fs.readdirSync(path.join(ROOT, 'runs', id)).filter((f) => /^certify-n\d+\.tsv$/.test(f)) : [];
-      const certified = logs.map((f) => `${f}: ${fs.readFileSync(path.join(ROOT, 'runs', id, f), 'utf8').trim().split('\n').length - 1} images`).join(', ');
+      const progress = published ? { started: false, detail: '' } : runProgress(id);
       const holder = published ? undefined : lockHolder(id);
-      const detail = [epochs && !published ? `${epochs} epochs` : '', certified && !published ? certified : '', holder ? `running in pid ${holder}` : ''].filter(Boolean).join('; ');
-      console.log(`${published ? 'published  ' : epochs ? 'in progress' : 'to do      '} ${id}${detail ? ` (${detail})` : ''}`);
+      const detail = [progress.detail, holder ? `running in pid ${holder}` : ''].filter(Boolean).join('; ');
+      console.log(`${published ? 'published  ' : progress.started ? 'in progress' : 'to do      '} ${id}${detail ? ` (${detail})` : ''}`);
     }
     return;
   }
