@@ -32,6 +32,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
 import { readJsonLines } from '../lib/io/jsonl';
+import { gitCommit } from './git';
 
 const ROOT = path.resolve(__dirname, '..');
 const CAMPAIGN_DIR = path.join(ROOT, 'runs', 'campaign');
@@ -58,15 +59,9 @@ interface Options {
 const idOf = (r: PlanRun, name: string) => `${name}-${r.scale}`;
 const log = (line: string) => console.log(`[campaign ${new Date().toISOString()}] ${line}`);
 
-function gitCommit(): { commit: string; dirty: boolean } {
-  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
-  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'lib'], { cwd: ROOT, encoding: 'utf8' });
-  return { commit: head.status === 0 ? head.stdout.trim() : 'unknown', dirty: status.status === 0 && status.stdout.trim() !== '' };
-}
-
 /** A copy of dist/ and bin/ that later rebuilds do not touch (modules still resolve from the project's node_modules). */
 function freezeEngine(): { dir: string; commit: string; dirty: boolean } {
-  const { commit, dirty } = gitCommit();
+  const { commit, dirty } = gitCommit(ROOT);
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
   const name = `${commit.slice(0, 12)}${dirty ? `-dirty-${Date.now()}` : ''}`;
   const dir = path.join(CAMPAIGN_DIR, 'engine', name);

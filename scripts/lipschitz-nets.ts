@@ -40,6 +40,7 @@ import { checkpointExists, loadCheckpoint, saveCheckpoint } from '../lib/io/chec
 import { writeFileAtomic } from '../lib/io/atomic';
 import { toCsv } from '../lib/report/render';
 import { machineInfo } from '../lib/report/quick';
+import { gitCommit } from './git';
 import {
   LIPSCHITZ_FILES,
   LIPSCHITZ_NETS,
@@ -111,6 +112,8 @@ export interface NetRecord {
   /** Adam learning rate it was trained with. */
   lr: number;
   test_accuracy: number;
+  /** The commit the net was trained with (null for checkpoints from before this was recorded). */
+  trained_with_code: string | null;
   test_images: number;
   final_loss: number | null;
   train_seconds: number;
@@ -205,6 +208,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
       epochs: o.epochs,
       lr: lrOf(o, net),
       test_accuracy: Number(m.test_accuracy),
+      trained_with_code: (m.code as { commit?: string } | undefined)?.commit ?? null,
       test_images: Number(m.test_images),
       final_loss: m.final_loss === null || m.final_loss === undefined ? null : Number(m.final_loss),
       train_seconds: Number(m.train_seconds),
@@ -256,7 +260,11 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
     });
     const trainSeconds = (Date.now() - t0) / 1000;
     const testAccuracy = epochs[epochs.length - 1].test_accuracy;
-    const metrics = { test_accuracy: testAccuracy, test_images: data.accuracy.n, test_set: o.test.name, final_loss: lastLoss, train_seconds: trainSeconds, epochs, params };
+    const code = gitCommit(ROOT, ['lib', 'scripts']);
+    const metrics = {
+      test_accuracy: testAccuracy, test_images: data.accuracy.n, test_set: o.test.name, final_loss: lastLoss, train_seconds: trainSeconds, epochs, params,
+      code: { commit: code.commit, uncommitted_changes_in_lib_or_scripts: code.dirty },
+    };
     await saveCheckpoint(dir, model, {
       arch: net.arch,
       archOptions: lipschitzBuildOptions(net, { width: o.width }),
@@ -279,6 +287,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
       epochs: o.epochs,
       lr: lrOf(o, net),
       test_accuracy: testAccuracy,
+      trained_with_code: code.commit,
       test_images: data.accuracy.n,
       final_loss: lastLoss,
       train_seconds: trainSeconds,
@@ -314,6 +323,25 @@ export function runNote(o: LipschitzNetsOptions, records: readonly Pick<NetRecor
 
 function csv(columns: string[], rows: readonly Record<string, unknown>[]): string {
   return toCsv({ columns, values: rows.map((r) => columns.map((c) => r[c] ?? null)) });
+}
+
+/** Checkpoints above this size are not copied next to the CSVs (as in the campaign's data/results). */
+const MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024;
+
+/** Copies a net's checkpoint into DEST/<its folder name> (built beside, then renamed in) when under MAX_CHECKPOINT_BYTES. */
+function publishCheckpoint(src: string, dest: string, arch: string, command: string | undefined): Record<string, unknown> {
+  const bytes = fs.readdirSync(src).reduce((sum, f) => sum + fs.statSync(path.join(src, f)).size, 0);
+  if (bytes > MAX_CHECKPOINT_BYTES) {
+    return { net: arch, dir: null, bytes, regenerate: `${command ?? 'npm run lipschitz-nets --'} --nets ${arch} (the same settings retrain it)` };
+  }
+  const target = path.join(dest, path.basename(src));
+  const tmp = `${target}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(dest, { recursive: true });
+  fs.cpSync(src, tmp, { recursive: true });
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.renameSync(tmp, target);
+  return { net: arch, dir: path.join('checkpoints', path.basename(src)), bytes };
 }
 
 const GLOBAL_COLUMNS = ['figure', 'net', 'layer', 'kind', 'lipschitz', 'upper', 'upper_method', 'note'];
@@ -376,9 +404,12 @@ export async function runLipschitzNets(o: LipschitzNetsOptions): Promise<Lipschi
     writeFileAtomic(f, text);
     return f;
   });
+  // The trained weights go beside the CSVs when small enough to commit; otherwise how to regenerate them.
+  const checkpoints = records.map((r) => publishCheckpoint(checkpointDir(o, r.arch), path.join(o.outDir, 'checkpoints'), r.arch, o.command));
   const provenance = {
     what: "per-layer spectral norms and local Lipschitz bounds of the nets of Fig. 1, 5, 6, trained on CIFAR-10 here (scripts/lipschitz-nets.ts)",
     command: o.command ?? null,
+    code: (({ commit, dirty }) => ({ commit, uncommitted_changes_in_lib_or_scripts: dirty }))(gitCommit(ROOT, ['lib', 'scripts'])),
     started: started.toISOString(),
     finished: new Date().toISOString(),
     backend: tf.getBackend(),
@@ -389,6 +420,7 @@ export async function runLipschitzNets(o: LipschitzNetsOptions): Promise<Lipschi
     },
     training: { width: o.width, epochs: o.epochs, batch_size: o.batchSize, lr: o.learningRate ?? 'per net (nets[].lr)', optimizer: 'adam', loss: 'softmax cross-entropy', augment: o.augment, seed: 0 },
     nets: records,
+    checkpoints,
     files: files.map((f) => path.basename(f)),
   };
   const provFile = path.join(o.outDir, 'provenance.json');

@@ -106,6 +106,15 @@ test('trains each net, checkpoints it, writes the three CSVs and provenance.json
   expect(typeof prov.backend).toBe('string');
   expect(prov.machine.cores).toBeGreaterThan(0);
   expect(prov.files).toEqual(['global_layers.csv', 'local_images.csv', 'local_testset.csv']);
+  // The code version and the trained weights travel with the CSVs.
+  expect(prov.code.commit).toMatch(/^([0-9a-f]{40}|unknown)$/);
+  expect(prov.nets[0].trained_with_code).toBe(prov.code.commit);
+  expect(prov.checkpoints.map((c: { dir: string }) => c.dir)).toEqual([path.join('checkpoints', '4c3f-w0.25-e1'), path.join('checkpoints', 'alexnet-w0.25-e1')]);
+  for (const c of prov.checkpoints) {
+    expect(fs.readdirSync(path.join(dir, 'out', c.dir)).sort()).toEqual(['meta.json', 'model.json', 'weights.bin']);
+    // Buffer.equals: jest's toEqual walks a 5 MB buffer byte by byte for a minute and a half.
+    expect(fs.readFileSync(path.join(dir, 'out', c.dir, 'weights.bin')).equals(fs.readFileSync(path.join(dir, 'runs', path.basename(c.dir), 'weights.bin')))).toBe(true);
+  }
 });
 
 test('a second call resumes: no net is trained again, the CSVs are the same', async () => {
