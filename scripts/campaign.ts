@@ -33,11 +33,10 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { readJsonLines } from '../lib/io/jsonl';
 import { gitCommit } from './git';
+import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
 
 const ROOT = path.resolve(__dirname, '..');
 const CAMPAIGN_DIR = path.join(ROOT, 'runs', 'campaign');
-/** Checkpoints above this size are not committed; run.json says how to regenerate them. */
-const MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024;
 
 interface PlanRun {
   config: string;
@@ -66,12 +65,10 @@ function freezeEngine(): { dir: string; commit: string; dirty: boolean } {
   const name = `${commit.slice(0, 12)}${dirty ? `-dirty-${Date.now()}` : ''}`;
   const dir = path.join(CAMPAIGN_DIR, 'engine', name);
   if (!fs.existsSync(path.join(dir, 'dist', 'cli.js'))) {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    fs.rmSync(tmp, { recursive: true, force: true });
-    fs.mkdirSync(tmp, { recursive: true });
-    fs.cpSync(path.join(ROOT, 'dist'), path.join(tmp, 'dist'), { recursive: true });
-    fs.cpSync(path.join(ROOT, 'bin'), path.join(tmp, 'bin'), { recursive: true });
-    fs.renameSync(tmp, dir);
+    publishDir(dir, (tmp) => {
+      fs.cpSync(path.join(ROOT, 'dist'), path.join(tmp, 'dist'), { recursive: true });
+      fs.cpSync(path.join(ROOT, 'bin'), path.join(tmp, 'bin'), { recursive: true });
+    });
   }
   return { dir, commit, dirty };
 }
@@ -180,10 +177,6 @@ function splitz(engine: string, args: string[], out: string): Promise<number> {
   });
 }
 
-function dirBytes(dir: string): number {
-  return fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
-}
-
 function machine(): Record<string, unknown> {
   const cpus = os.cpus();
   return { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, memory_gib: Math.round(os.totalmem() / 2 ** 30), os: `${os.type()} ${os.release()}`, node: process.version };
@@ -205,7 +198,7 @@ async function writeGlobalBound(engineDir: string, checkpointDir: string, split:
 async function runOne(r: PlanRun, engine: { dir: string; commit: string; dirty: boolean }, opts: Options): Promise<boolean> {
   const config = JSON.parse(fs.readFileSync(path.join(ROOT, r.config), 'utf8')) as { name: string; split: number };
   const id = idOf(r, config.name);
-  const published = path.join(ROOT, opts.results, id);
+  const published = path.resolve(ROOT, opts.results, id);
   if (fs.existsSync(path.join(published, 'run.json'))) {
     log(`${id}: published already (${path.relative(ROOT, published)}), skipped`);
     return true;
@@ -259,58 +252,56 @@ async function trainCertifyPublish(
   }
 
   // Publish: build the folder beside its place, then rename it in.
-  const tmp = `${published}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  const copy = (from: string, to = path.basename(from)) => fs.copyFileSync(from, path.join(tmp, to));
-  copy(path.join(runDir, 'train-log.jsonl'));
-  copy(path.join(runDir, logName));
-  copy(path.join(runDir, `${logName}.json`));
-  if (globalL !== undefined) copy(path.join(runDir, 'global-lipschitz.json'));
-  copy(trainOut, 'train.out');
-  copy(certifyOut, 'certify.out');
-  fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(resolved, null, 2) + '\n');
-  const bestBytes = dirBytes(path.join(runDir, 'best'));
-  if (bestBytes <= MAX_CHECKPOINT_BYTES) fs.cpSync(path.join(runDir, 'best'), path.join(tmp, 'best'), { recursive: true });
+  const runJson = publishDir(published, (tmp) => {
+    const copy = (from: string, to = path.basename(from)) => fs.copyFileSync(from, path.join(tmp, to));
+    copy(path.join(runDir, 'train-log.jsonl'));
+    copy(path.join(runDir, logName));
+    copy(path.join(runDir, `${logName}.json`));
+    if (globalL !== undefined) copy(path.join(runDir, 'global-lipschitz.json'));
+    copy(trainOut, 'train.out');
+    copy(certifyOut, 'certify.out');
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(resolved, null, 2) + '\n');
+    const bestBytes = dirBytes(path.join(runDir, 'best'));
+    if (bestBytes <= MAX_CHECKPOINT_BYTES) fs.cpSync(path.join(runDir, 'best'), path.join(tmp, 'best'), { recursive: true });
 
-  const trainLog = readJsonLines(path.join(runDir, 'train-log.jsonl'));
-  const epochs = trainLog.filter((l) => l.type === 'epoch');
-  const side = JSON.parse(fs.readFileSync(path.join(runDir, `${logName}.json`), 'utf8')) as { runs?: { command?: string; backend?: string; workers?: number }[] };
-  const certRecords = lib.readCertifyLog(path.join(runDir, logName)).records as { time: number }[];
-  const runJson = {
-    id,
-    config: r.config,
-    scale: { name: resolved.scale.name, note: resolved.scale.note },
-    code: {
-      commit: engine.commit,
-      uncommitted_lib_changes: engine.dirty,
-      engine: path.relative(ROOT, engine.dir),
-      // A run resumed across campaign restarts may have used several engines: every step's header names its own.
-      engines_of_steps: [...new Set([trainOut, certifyOut].flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/# [^,]+, engine (\S+)/g)].map((m) => m[1])))],
-    },
-    machine: machine(),
-    training: {
-      commands: trainLog.filter((l) => l.type === 'run' || l.type === 'resume').map((l) => ({ type: l.type, time: l.time, command: l.command, backend: l.backend })),
-      epochs: epochs.length,
-      wall_seconds: epochs.reduce((s, e) => s + Number(e.seconds ?? 0), 0),
-    },
-    certification: {
-      log: logName,
-      commands: (side.runs ?? []).map((x) => ({ command: x.command, backend: x.backend, workers: x.workers })),
-      images: certRecords.length,
-      wall_seconds: certRecords.reduce((s, x) => s + x.time, 0),
-    },
-    global_bound: globalL ?? null,
-    notes: r.notes ?? [],
-    checkpoint:
-      bestBytes <= MAX_CHECKPOINT_BYTES
-        ? { dir: 'best', bytes: bestBytes }
-        : { dir: null, bytes: bestBytes, regenerate: `splitz train ${r.config} --scale ${r.scale} (the training log above records every epoch)` },
-    published: new Date().toISOString(),
-  };
-  fs.writeFileSync(path.join(tmp, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
-  fs.rmSync(published, { recursive: true, force: true });
-  fs.renameSync(tmp, published);
+    const trainLog = readJsonLines(path.join(runDir, 'train-log.jsonl'));
+    const epochs = trainLog.filter((l) => l.type === 'epoch');
+    const side = JSON.parse(fs.readFileSync(path.join(runDir, `${logName}.json`), 'utf8')) as { runs?: { command?: string; backend?: string; workers?: number }[] };
+    const certRecords = lib.readCertifyLog(path.join(runDir, logName)).records as { time: number }[];
+    const runJson = {
+      id,
+      config: r.config,
+      scale: { name: resolved.scale.name, note: resolved.scale.note },
+      code: {
+        commit: engine.commit,
+        uncommitted_lib_changes: engine.dirty,
+        engine: path.relative(ROOT, engine.dir),
+        // A run resumed across campaign restarts may have used several engines: every step's header names its own.
+        engines_of_steps: [...new Set([trainOut, certifyOut].flatMap((f) => [...fs.readFileSync(f, 'utf8').matchAll(/# [^,]+, engine (\S+)/g)].map((m) => m[1])))],
+      },
+      machine: machine(),
+      training: {
+        commands: trainLog.filter((l) => l.type === 'run' || l.type === 'resume').map((l) => ({ type: l.type, time: l.time, command: l.command, backend: l.backend })),
+        epochs: epochs.length,
+        wall_seconds: epochs.reduce((s, e) => s + Number(e.seconds ?? 0), 0),
+      },
+      certification: {
+        log: logName,
+        commands: (side.runs ?? []).map((x) => ({ command: x.command, backend: x.backend, workers: x.workers })),
+        images: certRecords.length,
+        wall_seconds: certRecords.reduce((s, x) => s + x.time, 0),
+      },
+      global_bound: globalL ?? null,
+      notes: r.notes ?? [],
+      checkpoint:
+        bestBytes <= MAX_CHECKPOINT_BYTES
+          ? { dir: 'best', bytes: bestBytes }
+          : { dir: null, bytes: bestBytes, regenerate: `splitz train ${r.config} --scale ${r.scale} (the training log above records every epoch)` },
+      published: new Date().toISOString(),
+    };
+    fs.writeFileSync(path.join(tmp, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
+    return runJson;
+  });
   log(`${id}: published to ${path.relative(ROOT, published)} (training ${(runJson.training.wall_seconds / 60).toFixed(1)} min, certification ${(runJson.certification.wall_seconds / 60).toFixed(1)} min)`);
   return true;
 }
@@ -367,7 +358,7 @@ async function main(): Promise<void> {
 
   if (opts.status) {
     for (const { id } of todo) {
-      const published = fs.existsSync(path.join(ROOT, opts.results, id, 'run.json'));
+      const published = fs.existsSync(path.resolve(ROOT, opts.results, id, 'run.json'));
       const progress = published ? { started: false, detail: '' } : runProgress(id);
       const holder = published ? undefined : lockHolder(id);
       const detail = [progress.detail, holder ? `running in pid ${holder}` : ''].filter(Boolean).join('; ');

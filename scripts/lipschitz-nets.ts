@@ -41,6 +41,7 @@ import { writeFileAtomic } from '../lib/io/atomic';
 import { toCsv } from '../lib/report/render';
 import { machineInfo } from '../lib/report/quick';
 import { gitCommit } from './git';
+import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
 import {
   LIPSCHITZ_FILES,
   LIPSCHITZ_NETS,
@@ -186,8 +187,19 @@ function checkOptions(o: LipschitzNetsOptions): void {
   for (const a of o.nets ?? []) lipschitzNet(a);
 }
 
+/** The code a run is made with: read once when it starts (provenance.json, and each trained checkpoint's meta.json). */
+interface CodeVersion {
+  commit: string;
+  uncommitted_changes_in_lib_or_scripts: boolean;
+}
+
+function codeVersion(): CodeVersion {
+  const { commit, dirty } = gitCommit(ROOT, ['lib', 'scripts']);
+  return { commit, uncommitted_changes_in_lib_or_scripts: dirty };
+}
+
 /** Train one net (or find its checkpoint); returns its record without the Lipschitz time. */
-async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: LipschitzNet, log: (l: string) => void): Promise<Omit<NetRecord, 'lipschitz_seconds'>> {
+async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: LipschitzNet, code: CodeVersion, log: (l: string) => void): Promise<Omit<NetRecord, 'lipschitz_seconds'>> {
   const dir = checkpointDir(o, net.arch);
   const { perEpoch, total } = stepsFor(data.train.n, o.batchSize, o.epochs);
   const identity = trainingIdentity(o, data, net, total);
@@ -260,11 +272,7 @@ async function trainOrResume(o: LipschitzNetsOptions, data: RunData, net: Lipsch
     });
     const trainSeconds = (Date.now() - t0) / 1000;
     const testAccuracy = epochs[epochs.length - 1].test_accuracy;
-    const code = gitCommit(ROOT, ['lib', 'scripts']);
-    const metrics = {
-      test_accuracy: testAccuracy, test_images: data.accuracy.n, test_set: o.test.name, final_loss: lastLoss, train_seconds: trainSeconds, epochs, params,
-      code: { commit: code.commit, uncommitted_changes_in_lib_or_scripts: code.dirty },
-    };
+    const metrics = { test_accuracy: testAccuracy, test_images: data.accuracy.n, test_set: o.test.name, final_loss: lastLoss, train_seconds: trainSeconds, epochs, params, code };
     await saveCheckpoint(dir, model, {
       arch: net.arch,
       archOptions: lipschitzBuildOptions(net, { width: o.width }),
@@ -325,22 +333,13 @@ function csv(columns: string[], rows: readonly Record<string, unknown>[]): strin
   return toCsv({ columns, values: rows.map((r) => columns.map((c) => r[c] ?? null)) });
 }
 
-/** Checkpoints above this size are not copied next to the CSVs (as in the campaign's data/results). */
-const MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024;
-
-/** Copies a net's checkpoint into DEST/<its folder name> (built beside, then renamed in) when under MAX_CHECKPOINT_BYTES. */
+/** Copies a net's checkpoint into DEST/<its folder name> when under MAX_CHECKPOINT_BYTES; otherwise says how to regenerate it. */
 function publishCheckpoint(src: string, dest: string, arch: string, command: string | undefined): Record<string, unknown> {
-  const bytes = fs.readdirSync(src).reduce((sum, f) => sum + fs.statSync(path.join(src, f)).size, 0);
+  const bytes = dirBytes(src);
   if (bytes > MAX_CHECKPOINT_BYTES) {
     return { net: arch, dir: null, bytes, regenerate: `${command ?? 'npm run lipschitz-nets --'} --nets ${arch} (the same settings retrain it)` };
   }
-  const target = path.join(dest, path.basename(src));
-  const tmp = `${target}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(dest, { recursive: true });
-  fs.cpSync(src, tmp, { recursive: true });
-  fs.rmSync(target, { recursive: true, force: true });
-  fs.renameSync(tmp, target);
+  publishDir(path.join(dest, path.basename(src)), (tmp) => fs.cpSync(src, tmp, { recursive: true }));
   return { net: arch, dir: path.join('checkpoints', path.basename(src)), bytes };
 }
 
@@ -359,7 +358,8 @@ export async function runLipschitzNets(o: LipschitzNetsOptions): Promise<Lipschi
   const started = new Date();
   const nets = LIPSCHITZ_NETS.filter((n) => !o.nets || o.nets.includes(n.arch));
   const records: NetRecord[] = [];
-  for (const net of nets) records.push({ ...(await trainOrResume(o, data, net, log)), lipschitz_seconds: 0 });
+  const code = codeVersion();
+  for (const net of nets) records.push({ ...(await trainOrResume(o, data, net, code, log)), lipschitz_seconds: 0 });
 
   // Notes per figure: each names the accuracy of the nets drawn in it.
   const inFigure = (fig: string) => records.filter((r) => lipschitzNet(r.arch).figure === fig);
@@ -409,7 +409,7 @@ export async function runLipschitzNets(o: LipschitzNetsOptions): Promise<Lipschi
   const provenance = {
     what: "per-layer spectral norms and local Lipschitz bounds of the nets of Fig. 1, 5, 6, trained on CIFAR-10 here (scripts/lipschitz-nets.ts)",
     command: o.command ?? null,
-    code: (({ commit, dirty }) => ({ commit, uncommitted_changes_in_lib_or_scripts: dirty }))(gitCommit(ROOT, ['lib', 'scripts'])),
+    code,
     started: started.toISOString(),
     finished: new Date().toISOString(),
     backend: tf.getBackend(),
