@@ -32,6 +32,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
 import { readJsonLines } from '../lib/io/jsonl';
+import { parseTime } from '../lib/eval/log';
 import { gitCommit } from './git';
 import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
 
@@ -306,11 +307,20 @@ async function trainCertifyPublish(
   return true;
 }
 
+/** "about 25 min" / "about 3.2 h": a remaining time at the rate measured so far. */
+function aboutTime(seconds: number): string {
+  return seconds < 90 * 60 ? `about ${Math.max(1, Math.round(seconds / 60))} min` : `about ${(seconds / 3600).toFixed(1)} h`;
+}
+
 /**
  * How far an unpublished run has come, from its files alone: epochs done of
- * the planned ones (the training log's first line holds the resolved config)
- * and the seconds of the last epoch; images certified of the planned ones
- * (the certification sidecar).
+ * the planned ones (the training log's first line holds the resolved config),
+ * the seconds of the last epoch and the training time left at the mean of the
+ * last 5 epochs (main epochs only: the early-stopping extension may end
+ * sooner); images certified of the planned ones (the certification sidecar)
+ * and the time left at the mean per-image time so far, divided among the
+ * workers of the latest certification command. Times are wall times on a
+ * shared machine: they move with its load.
  */
 function runProgress(id: string): { started: boolean; detail: string } {
   const dir = path.join(ROOT, 'runs', id);
@@ -322,16 +332,27 @@ function runProgress(id: string): { started: boolean; detail: string } {
   const planned = train?.epochs ? ` of ${train.epochs}` : '';
   const extra = train?.extra_epochs ? ` (+ up to ${train.extra_epochs} with early stopping)` : '';
   const last = epochs.length ? `, the last in ${Number(epochs[epochs.length - 1].seconds ?? 0).toFixed(0)} s` : '';
-  const parts = [`${epochs.length}${planned} epochs trained${extra}${last}`];
+  const recent = epochs.slice(-5).map((e) => Number(e.seconds ?? 0));
+  const left = train?.epochs ? train.epochs - epochs.length : 0;
+  const trainLeft = left > 0 && recent.length ? `; ${aboutTime((left * recent.reduce((a, b) => a + b, 0)) / recent.length)} of training left` : '';
+  const parts = [`${epochs.length}${planned} epochs trained${extra}${last}${trainLeft}`];
   for (const f of fs.readdirSync(dir).filter((x) => /^certify-n\d+\.tsv$/.test(x))) {
-    const done = fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').length - 1;
+    const rows = fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n');
+    const timeCol = rows[0].split('\t').indexOf('time');
+    const times = timeCol < 0 ? [] : rows.slice(1).map((r) => parseTime(r.split('\t')[timeCol] ?? 'nan')).filter(Number.isFinite);
+    const done = rows.length - 1;
     let total = '';
+    let eta = '';
     try {
-      total = ` of ${(JSON.parse(fs.readFileSync(path.join(dir, `${f}.json`), 'utf8')) as { images: { total: number } }).images.total}`;
+      const side = JSON.parse(fs.readFileSync(path.join(dir, `${f}.json`), 'utf8')) as { images: { total: number }; runs?: { workers?: number }[] };
+      total = ` of ${side.images.total}`;
+      const workers = Math.max(1, side.runs?.[side.runs.length - 1]?.workers ?? 1);
+      const remaining = side.images.total - done;
+      if (remaining > 0 && times.length) eta = `, ${aboutTime((remaining * times.reduce((a, b) => a + b, 0)) / times.length / workers)} left`;
     } catch {
       // no sidecar yet: the count alone
     }
-    parts.push(`${f}: ${done}${total} images certified`);
+    parts.push(`${f}: ${done}${total} images certified${eta}`);
   }
   return { started: true, detail: parts.join('; ') };
 }
