@@ -62,6 +62,29 @@ describe.each(published)('%s', (run) => {
     expect(cells[8]).toBe((100 * a.certifiedAccuracy[0]).toFixed(1));
     expect(cells[9]).toBe(a.acr.toFixed(3));
   });
+
+  test('its base-classifier row agrees with its training log, and the certified local bounds stay below the global bound', () => {
+    const doc = fs.readFileSync(DOC, 'utf8');
+    const section = doc.slice(doc.indexOf('## Base classifiers'), doc.indexOf('## Claims, checked'));
+    const row = section.split('\n').find((l) => l.startsWith(`| ${run} |`));
+    expect(row).toBeDefined();
+    const cells = row!.split('|').map((c) => c.trim());
+    // Independently of the log's `best` flags: the certified checkpoint is the first epoch with the highest held-out accuracy.
+    const epochs = new Map<number, { holdout_acc: number }>();
+    for (const line of fs.readFileSync(path.join(RESULTS, run, 'train-log.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+      const l = JSON.parse(line);
+      if (l.type === 'epoch') epochs.set(l.epoch, l);
+    }
+    const accs = [...epochs.keys()].sort((a, b) => a - b).map((e) => epochs.get(e)!.holdout_acc);
+    const bestAcc = Math.max(...accs);
+    expect(cells[3]).toBe(`${accs.indexOf(bestAcc) + 1} of ${accs.length}`);
+    expect(cells[4]).toBe((100 * bestAcc).toFixed(1));
+    // A local bound over a ball can never exceed the global bound of the same f_L (a masked operator's norm is at most the operator's).
+    const globalFile = path.join(RESULTS, run, 'global-lipschitz.json');
+    if (fs.existsSync(globalFile) && !cells[7].startsWith('-')) {
+      expect(Number(cells[7])).toBeLessThanOrEqual(JSON.parse(fs.readFileSync(globalFile, 'utf8')).L * (1 + 1e-6));
+    }
+  });
 });
 
 test("splitz analyze reproduces every 'ours' number of the report tables drawn from data/results", () => {
