@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     roofline.push({ side: backend, threads: 1, load: load1(), r: rooflineTf(Math.min(seconds, 2)) });
   }
   if (peer) roofline.push({ side: 'torch', threads: 1, load: load1(), r: rooflineTorch(peer.python, 1, Math.min(seconds, 2)) });
-  for (const x of roofline) log(`  bound: ${x.side} ${x.threads} thread: matmul ${x.r.matmul_gflops.toFixed(1)} GFLOP/s, LeNet conv2 ${x.r.conv_gflops.toFixed(1)} GFLOP/s, ${(x.r.normals_per_s / 1e6).toFixed(1)} M normals/s (load ${x.load})`);
+  for (const x of roofline) log(`  bound: ${x.side} ${x.threads} thread: matmul ${x.r.matmul_gflops.toFixed(1)} GFLOP/s, LeNet conv2 ${x.r.conv_gflops.toFixed(1)} GFLOP/s, ${(x.r.normals_per_s / 1e6).toFixed(1)} M normals/s${x.r.training_normals_per_s ? ` (training stream ${(x.r.training_normals_per_s / 1e6).toFixed(1)} M)` : ''} (load ${x.load})`);
   for (const c of configs) c.runner?.dispose();
   for (const p of pools.values()) await p.close();
 
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
   }
   if (roofline.length) {
     console.log('\nbounds (1 thread):');
-    for (const x of roofline) console.log(`  ${x.side.padEnd(6)} matmul ${x.r.matmul_gflops.toFixed(1).padStart(6)} GFLOP/s   LeNet conv2 fwd ${x.r.conv_gflops.toFixed(1).padStart(6)} GFLOP/s   noise ${(x.r.normals_per_s / 1e6).toFixed(1).padStart(6)} M normals/s`);
+    for (const x of roofline) console.log(`  ${x.side.padEnd(6)} matmul ${x.r.matmul_gflops.toFixed(1).padStart(6)} GFLOP/s   LeNet conv2 fwd ${x.r.conv_gflops.toFixed(1).padStart(6)} GFLOP/s   noise ${(x.r.normals_per_s / 1e6).toFixed(1).padStart(6)} M normals/s${x.r.training_normals_per_s ? ` (training stream ${(x.r.training_normals_per_s / 1e6).toFixed(1)} M)` : ''}`);
   }
   console.log('\ngoals (issue 5):');
   for (const g of report.goals) {

@@ -2,17 +2,21 @@
  * What bounds the workloads, measured on both sides in the same run:
  * single-thread throughput of a large matrix product, of LeNet's second conv
  * (forward, batch 256), and of Gaussian noise generation (normals/s:
- * lib/smoothing's exact sfc32 + polar stream vs torch.randn).
+ * lib/smoothing's certification stream, Philox4x32-10 + Box-Muller in
+ * WebAssembly SIMD, on LeNet-sized samples of 11,520 values, vs
+ * torch.randn; and the training stream, sfc32 + polar in JavaScript).
  */
 import { execFileSync } from 'child_process';
 import { performance } from 'perf_hooks';
 import { tf } from '../lib/backend';
-import { GaussianStream } from '../lib/smoothing/noise';
+import { GaussianStream, NoisySampleStream } from '../lib/smoothing/noise';
 
 export interface Roofline {
   matmul_gflops: number;
   conv_gflops: number;
   normals_per_s: number;
+  /** Training noise (splitz only). */
+  training_normals_per_s?: number;
 }
 
 function rate(work: number, seconds: number, f: () => void): number {
@@ -35,10 +39,14 @@ export function rooflineTf(seconds: number): Roofline {
   const matmul = rate(2 * 512 * 1024 * 1024, seconds, () => tf.matMul(a, b).dispose());
   const conv = rate(2 * 256 * 8 * 8 * 50 * 500, seconds, () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid').dispose());
   tf.dispose([a, b, x, w]);
+  const D = 11520;
+  const stream = new NoisySampleStream(new Float32Array(D), 1, { seed: 0, idx: 0, phase: 'estimation' });
+  const samples = new Float32Array(91 * D); // about 1 M values, as on the torch side
+  const normals = rate(samples.length, seconds, () => stream.next(91, samples));
   const buf = new Float32Array(1 << 20);
   const g = new GaussianStream(1);
-  const normals = rate(buf.length, seconds, () => g.fill(buf, 0, buf.length, 1));
-  return { matmul_gflops: matmul / 1e9, conv_gflops: conv / 1e9, normals_per_s: normals };
+  const training = rate(buf.length, seconds, () => g.fill(buf, 0, buf.length, 1));
+  return { matmul_gflops: matmul / 1e9, conv_gflops: conv / 1e9, normals_per_s: normals, training_normals_per_s: training };
 }
 
 const PY = `

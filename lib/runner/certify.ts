@@ -23,6 +23,7 @@ import { ExperimentConfig, ImageSelection, loadConfig, selectImages } from '../c
 import { CertifyRecord, appendRecord, readCertifyLog } from '../eval/log';
 import { checkpointExists, loadCheckpoint } from '../io/checkpoint';
 import type { BackendName } from '../backend';
+import { CERTIFY_NOISE_GENERATOR } from '../smoothing/philox';
 import { CertifySettings, certifyColumns, certifyImage, certifySettingsOf, openCertifyContext } from './certify-core';
 import { RunnerError, archOptionsOf, defaultRunDir, loadDataset, writeFileAtomic } from './common';
 import { runCheckpointDir } from './train';
@@ -144,8 +145,9 @@ interface Sidecar {
   checkpoint: { dir: string; epoch: unknown; which: unknown };
   settings: CertifySettings;
   images: { selection: ImageSelection; shard: string | null; total: number };
-  seeds: { noise: number; note: string };
-  runs: Array<{ started: string; command: string | null; backend: string; workers: number; resumed: boolean }>;
+  seeds: { noise: number; note: string; noise_generator?: string };
+  /** noise_generator: absent in logs written before it was recorded (those used sfc32 + polar, lib/smoothing/noise.ts). */
+  runs: Array<{ started: string; command: string | null; backend: string; workers: number; resumed: boolean; images_before?: number; noise_generator?: string }>;
 }
 
 function settingsKey(s: CertifySettings): string {
@@ -210,16 +212,22 @@ export async function runCertify(target: string, options: CertifyRunOptions = {}
   const todo = mine.filter((i) => !done.has(i));
   const meta = JSON.parse(fs.readFileSync(path.join(checkpoint, 'meta.json'), 'utf8')) as { epoch?: unknown; best?: unknown };
   const backend = tf.getBackend();
-  const runInfo = { started: new Date().toISOString(), command: options.commandLine ?? null, backend, workers, resumed: exists };
+  const runInfo = { started: new Date().toISOString(), command: options.commandLine ?? null, backend, workers, resumed: exists, images_before: done.size, noise_generator: CERTIFY_NOISE_GENERATOR };
+  // A log resumed by another noise generator holds images of both (each image's draws come from one); say so.
+  const earlier = sidecar?.seeds.noise_generator ?? 'sfc32 + polar (lib/smoothing/noise.ts GaussianStream, before the generator was recorded)';
   sidecar = sidecar
-    ? { ...sidecar, runs: [...sidecar.runs, runInfo] }
+    ? {
+        ...sidecar,
+        seeds: earlier.includes(CERTIFY_NOISE_GENERATOR) ? sidecar.seeds : { ...sidecar.seeds, noise_generator: `${earlier}; then ${CERTIFY_NOISE_GENERATOR} (see runs)` },
+        runs: [...sidecar.runs, runInfo],
+      }
     : {
         format: 'splitz-certify-log',
         config: { file: config.source.file, name: config.name, scale: config.scale },
         checkpoint: { dir: checkpoint, epoch: meta.epoch ?? null, which: meta.best ? 'best' : 'last' },
         settings,
         images: { selection, shard: options.shard ?? null, total: all.length },
-        seeds: { noise: settings.seed, note: 'noise of sample j of image idx in phase p depends only on (seed, idx, p, j): lib/smoothing/noise.ts' },
+        seeds: { noise: settings.seed, note: 'value k of the noise of sample j of image idx in phase p depends only on (seed, idx, p, j, k): lib/smoothing/noise.ts', noise_generator: CERTIFY_NOISE_GENERATOR },
         runs: [runInfo],
       };
   writeFileAtomic(sidecarFile, JSON.stringify(sidecar, null, 2) + '\n');

@@ -2,37 +2,37 @@
  * Seeded Gaussian noise for Monte Carlo sampling at the split:
  * the noisy copies f_L(x) + sigma * z, z ~ N(0, I).
  *
- * Reproducibility contract. The draws of sample j (0-based) of phase `phase`
- * for image `idx` under seed `seed` depend on (seed, idx, phase, j) ONLY, not
- * on the batch size, on how many batches came before, or on which worker runs
- * them. To get there the sample stream is cut into blocks of NOISE_BLOCK
- * samples; block b (samples b*NOISE_BLOCK .. (b+1)*NOISE_BLOCK - 1) has its
- * own generator, seeded with
+ * Reproducibility contract (certification). Value k of the draws of sample j
+ * (0-based) of phase `phase` for image `idx` under seed `seed` depends on
+ * (seed, idx, phase, j, k) ONLY, not on the batch size, on how many batches
+ * came before, or on which worker runs them:
  *
- *     (a, b, c) = deriveSeed(seed, idx, phase, b)
- *       = three chains of murmur3 fmix32 over the 32-bit words
- *         (seed mod 2^32, floor(seed / 2^32), idx mod 2^32, floor(idx / 2^32), phase, b),
- *         started from three different constants
+ *     key (k0, k1) = the first two words of deriveSeed(seed, idx, phase, 0)
+ *       (three chains of murmur3 fmix32 over the 32-bit words
+ *        (seed mod 2^32, floor(seed / 2^32), idx mod 2^32, floor(idx / 2^32), phase, 0),
+ *        started from three different constants; see `deriveSeed`)
+ *     z_j[k] = Box-Muller on the Philox4x32-10 words of counter (floor(k / 4), j mod 2^32, floor(j / 2^32), 0)
  *
- * (see `deriveSeed`): 96 bits of generator state, so that two of the ~10^7
- * blocks of a full run share a stream with negligible probability (a single
- * 32-bit seed would give thousands of colliding pairs by the birthday bound).
- * Each block fills its samples in order, sample by sample,
- * element by element in the row-major order of u. A batch that starts or ends
- * inside a block continues that block's generator, so any batch schedule gives
- * identical draws, and a worker can start at any block boundary.
+ * exactly as lib/smoothing/noise-simd.c defines it (computed there in
+ * WebAssembly SIMD, float32; lib/smoothing/philox.ts holds a float64
+ * reference). A 64-bit key per (seed, image, phase) makes two of a run's
+ * streams collide with negligible probability, and Philox's 128-bit counter
+ * never repeats within a stream.
  *
- * Generator: sfc32 (Chris Doty-Humphrey's small fast counting PRNG, passes
- * PractRand/BigCrush) feeding Marsaglia's polar method. Why not
- * tf.randomNormal(shape, 0, sigma, 'float32', seed)? It also runs on the host
- * in JavaScript (seedrandom's alea + the polar method, then an upload), it
- * measured about 7x slower here (10.8 M vs 74 M normals/s on this machine; a
- * LeNet split-1 sample needs 11,520 normals, 100,000 samples per image), and
- * it silently treats seed 0 as "unseeded".
+ * History: logs written before this generator (their sidecar names no
+ * `noise_generator`) used sfc32 + Marsaglia's polar method, one sequential
+ * generator per block of 100 samples. Both are exact N(0, 1) samplers; only
+ * the draws differ.
+ *
+ * Training noise (lib/train) keeps `GaussianStream` below: sfc32 (Chris
+ * Doty-Humphrey's small fast counting PRNG, passes PractRand/BigCrush) feeding
+ * the polar method, keyed by deriveSeed, so that resumed training runs draw
+ * what they drew before. Why not tf.randomNormal(shape, 0, sigma, 'float32',
+ * seed)? It runs on the host in JavaScript too (seedrandom's alea + the polar
+ * method, then an upload), measured about 7x slower than GaussianStream here,
+ * and it silently treats seed 0 as "unseeded".
  */
-
-/** Samples per independently seeded block of the noise stream. Changing it changes every draw. */
-export const NOISE_BLOCK = 100;
+import { PhiloxNoise } from './philox';
 
 /** Phases of one image's sampling, each its own independent stream (CERTIFY needs n0 and n independent). */
 export const PHASES = { selection: 1, estimation: 2, predict: 3 } as const;
@@ -154,6 +154,12 @@ export class GaussianStream {
   }
 }
 
+/** The Philox key of the certification stream of (seed, image, phase): see the contract above. */
+export function certifyNoiseKey(key: { seed: number; idx: number; phase: Phase }): [number, number] {
+  const [k0, k1] = deriveSeed(key.seed, key.idx, PHASES[key.phase], 0);
+  return [k0, k1];
+}
+
 /**
  * The noisy copies u + sigma * z of one input u (flattened, D values), served
  * in batches of any size; see the reproducibility contract above.
@@ -161,41 +167,28 @@ export class GaussianStream {
 export class NoisySampleStream {
   /** Index of the next sample to be served. */
   private j: number;
-  private gen: GaussianStream | undefined;
   private readonly D: number;
+  private readonly gen: PhiloxNoise;
 
   constructor(
-    private readonly u: Float32Array,
-    private readonly sigma: number,
-    private readonly key: { seed: number; idx: number; phase: Phase },
-    /** First sample index (a worker resuming at a block boundary, or anywhere). */
+    u: Float32Array,
+    sigma: number,
+    key: { seed: number; idx: number; phase: Phase },
+    /** First sample index (e.g. a worker taking over part of an image's samples). */
     start = 0,
   ) {
     if (!(sigma >= 0 && Number.isFinite(sigma))) throw new RangeError(`noise: sigma must be a finite number >= 0, got ${sigma}`);
     if (!Number.isSafeInteger(start) || start < 0) throw new RangeError(`noise: start must be a non-negative integer, got ${start}`);
     this.D = u.length;
     this.j = start;
-    // Starting inside a block: replay that block's generator up to `start`.
-    const off = start % NOISE_BLOCK;
-    if (off > 0) {
-      this.gen = this.blockGen(Math.floor(start / NOISE_BLOCK));
-      const skip = new Float32Array(this.D);
-      for (let i = 0; i < off; i++) this.gen.fill(skip, 0, this.D, 1);
-    }
-  }
-
-  private blockGen(block: number): GaussianStream {
-    return new GaussianStream(deriveSeed(this.key.seed, this.key.idx, PHASES[this.key.phase], block));
+    this.gen = new PhiloxNoise(certifyNoiseKey(key), u, sigma);
   }
 
   /** The next m samples as one row-major Float32Array of m * D values. */
   next(m: number, out?: Float32Array): Float32Array {
     const D = this.D;
     const buf = out && out.length === m * D ? out : new Float32Array(m * D);
-    for (let i = 0; i < m; i++, this.j++) {
-      if (this.j % NOISE_BLOCK === 0 || this.gen === undefined) this.gen = this.blockGen(Math.floor(this.j / NOISE_BLOCK));
-      this.gen.fill(buf, i * D, D, this.sigma, this.u);
-    }
+    for (let i = 0; i < m; i++, this.j++) this.gen.fill(this.j, buf, i * D, D);
     return buf;
   }
 }
