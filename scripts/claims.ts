@@ -14,8 +14,7 @@ import { Command } from 'commander';
 import { RunSummary, findCertifyLogs, pickRuns, summarizeRun, GLOBAL_BOUND_FILE } from '../lib/report/tables';
 import { claimsMarkdown, evaluateClaims } from '../lib/report/claims';
 import { writeFileAtomic } from '../lib/io/atomic';
-import { readJsonLines } from '../lib/io/jsonl';
-import { readCertifyLog } from '../lib/eval/log';
+import { baseClassifierRows } from '../lib/report/base-classifier';
 
 const START = '<!-- generated:start (npm run claims) -->';
 const END = '<!-- generated:end -->';
@@ -52,46 +51,18 @@ function runsTable(results: string, summaries: readonly RunSummary[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** The epoch lines of a training log, the last line of each epoch (a resumed run may re-run one). */
-function epochLines(file: string): Record<string, unknown>[] {
-  const byEpoch = new Map<number, Record<string, unknown>>();
-  for (const l of readJsonLines(file)) if (l.type === 'epoch') byEpoch.set(Number(l.epoch), l);
-  return [...byEpoch.keys()].sort((a, b) => a - b).map((e) => byEpoch.get(e) as Record<string, unknown>);
-}
-
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-/**
- * The base classifier f_R(f_L(x) + delta) of each published run: what its
- * training log says at the best epoch (the certified checkpoint), and the
- * local bound L(x) its certification found. SPLITZ certifies R_fR / L, which
- * is what RS would certify at noise sigma / L with the same pA; so SPLITZ can
- * only beat RS at sigma / L when its base classifier is more accurate under
- * noise than RS's there. The sigma / L column makes that comparison readable.
- */
-function baseClassifierTable(results: string, summaries: readonly RunSummary[]): string {
+/** The base-classifier table (lib/report/base-classifier.ts) as markdown. */
+function baseClassifierTable(summaries: readonly RunSummary[]): string {
+  const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
   const lines = [
     '| run | sigma | best epoch | held-out acc. under noise (%) | held-out clean acc. (%) | mean L(x, gamma_train) at the best epoch (training, power iteration) | median L(x) of certified images (sound) | sigma / median L |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
-  for (const s of [...summaries].sort((a, b) => a.config.localeCompare(b.config) || a.scale.localeCompare(b.scale))) {
-    const dir = path.dirname(path.resolve(s.certifyLog));
-    const logFile = path.join(dir, 'train-log.jsonl');
-    if (!fs.existsSync(logFile)) continue;
-    const epochs = epochLines(logFile);
-    const best = [...epochs].reverse().find((e) => e.best === true);
-    if (!best) continue;
-    const Ls = readCertifyLog(s.certifyLog)
-      .records.filter((r) => r.predict !== -1 && Number.isFinite(r.lipschitz))
-      .map((r) => r.lipschitz as number);
-    const L = s.method === 'RS' ? 1 : Ls.length ? median(Ls) : NaN;
-    const pct = (v: unknown) => (typeof v === 'number' ? (100 * v).toFixed(1) : '-');
+  for (const r of baseClassifierRows(summaries)) {
+    const rs = r.method === 'RS';
     lines.push(
-      `| ${path.basename(dir)} | ${s.sigma} | ${Number(best.epoch) + 1} of ${epochs.length} | ${pct(best.holdout_acc)} | ${pct(best.holdout_clean_acc)} | ` +
-        `${s.method === 'RS' ? '- (RS: 1)' : Number(best.mean_L).toFixed(3)} | ${s.method === 'RS' ? '- (RS: 1)' : Number.isFinite(L) ? L.toFixed(3) : '-'} | ${Number.isFinite(L) ? (s.sigma / L).toFixed(3) : '-'} |`,
+      `| ${r.config}-${r.scale} | ${r.sigma} | ${r.best_epoch} of ${r.epochs} | ${pct(r.holdout_noisy_acc)} | ${pct(r.holdout_clean_acc)} | ` +
+        `${rs ? '- (RS: 1)' : r.mean_L_train.toFixed(3)} | ${rs ? '- (RS: 1)' : r.median_L_certified === null ? '-' : r.median_L_certified.toFixed(3)} | ${r.sigma_over_L === null ? '-' : r.sigma_over_L.toFixed(3)} |`,
     );
   }
   return lines.join('\n') + '\n';
@@ -126,7 +97,7 @@ export function generateClaims(results: string): { block: string; claims: Return
     '',
     'The classifier that is smoothed, f_R(f_L(x) + delta), at the epoch each run certifies (the best held-out accuracy under noise, one fixed draw per image of the run\'s held-out split of the training set). SPLITZ certifies R_fR / L(x): the radius RS would certify at noise sigma / L with the same pA. So SPLITZ can beat RS at sigma / L only where its base classifier is more accurate under noise than RS\'s is there; the last column puts each SPLITZ run on that scale. The clean accuracy (no delta) is for reference: both kinds of model were trained on noisy inputs only.',
     '',
-    baseClassifierTable(results, summaries),
+    baseClassifierTable(summaries),
     '## Claims, checked',
     '',
     claimsMarkdown(claims),

@@ -8,3 +8,4 @@ export * from './claims';
 export * from './figures';
 export * from './quick';
 export * from './lipschitz-nets';
+export * from './base-classifier';
