@@ -378,13 +378,17 @@ async function main(): Promise<void> {
   const todo = named.filter((n) => !only || only.includes(n.id));
 
   if (opts.status) {
+    const counts = { published: 0, 'in progress': 0, 'to do': 0 };
     for (const { id } of todo) {
       const published = fs.existsSync(path.resolve(ROOT, opts.results, id, 'run.json'));
       const progress = published ? { started: false, detail: '' } : runProgress(id);
       const holder = published ? undefined : lockHolder(id);
       const detail = [progress.detail, holder ? `running in pid ${holder}` : ''].filter(Boolean).join('; ');
-      console.log(`${published ? 'published  ' : progress.started ? 'in progress' : 'to do      '} ${id}${detail ? ` (${detail})` : ''}`);
+      const state = published ? 'published' : progress.started ? 'in progress' : 'to do';
+      counts[state]++;
+      console.log(`${state.padEnd(11)} ${id}${detail ? ` (${detail})` : ''}`);
     }
+    console.log(`${todo.length} runs: ${counts.published} published, ${counts['in progress']} in progress, ${counts['to do']} to do`);
     return;
   }
 
