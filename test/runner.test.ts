@@ -17,6 +17,7 @@ import { buildModel } from '../lib/models';
 import { archOptionsOf } from '../lib/runner/common';
 import { CertifyRunOptions, parseImages, parseShard, runCertify } from '../lib/runner/certify';
 import { mergeLogs } from '../lib/runner/merge';
+import { CERTIFY_NOISE_GENERATOR } from '../lib/smoothing/philox';
 
 const CONFIG = path.join(__dirname, '..', 'configs', 'mnist-splitz-sigma0.75.json');
 let dir: string;
@@ -90,10 +91,20 @@ test('a certification killed mid-way (with a partial last line) and resumed give
   fs.appendFileSync(out, '2\t1\t9\t0.1'); // a kill in the middle of a write
   await expect(runCertify(run, { ...base, out })).rejects.toThrow(/--resume/);
   await expect(runCertify(run, { ...base, out, n: 150, resume: true })).rejects.toThrow(/settings/);
+  // As a log written before the noise generator was recorded (sfc32 + polar): its sidecar names none.
+  const before = JSON.parse(fs.readFileSync(`${out}.json`, 'utf8'));
+  expect(before.seeds.noise_generator).toBe(CERTIFY_NOISE_GENERATOR);
+  delete before.seeds.noise_generator;
+  delete before.runs[0].noise_generator;
+  fs.writeFileSync(`${out}.json`, JSON.stringify(before));
   const res = await runCertify(run, { ...base, out, resume: true });
   expect(res.certified).toBe(2);
   expect(strip(res.records)).toEqual(strip(reference));
-  expect(JSON.parse(fs.readFileSync(`${out}.json`, 'utf8')).runs.map((r: { resumed: boolean }) => r.resumed)).toEqual([false, true]);
+  const side = JSON.parse(fs.readFileSync(`${out}.json`, 'utf8'));
+  expect(side.runs.map((r: { resumed: boolean; images_before: number }) => [r.resumed, r.images_before])).toEqual([[false, 0], [true, 2]]);
+  // the log now holds images of both generators, and says so
+  expect(side.runs[1].noise_generator).toBe(CERTIFY_NOISE_GENERATOR);
+  expect(side.seeds.noise_generator).toMatch(/^sfc32 \+ polar.*; then philox4x32-10/);
 });
 
 test('--workers 2, and --shard 0/2 + --shard 1/2 + merge, give the same records as one worker', async () => {
