@@ -21,8 +21,8 @@
  *
  * History: logs written before this generator (their sidecar names no
  * `noise_generator`) used sfc32 + Marsaglia's polar method, one sequential
- * generator per block of 100 samples. Both are exact N(0, 1) samplers; only
- * the draws differ.
+ * generator per block of 100 samples. Both are exact methods for N(0, 1)
+ * applied to 32-bit uniforms, with float32 output; only the draws differ.
  *
  * Training noise (lib/train) keeps `GaussianStream` below: sfc32 (Chris
  * Doty-Humphrey's small fast counting PRNG, passes PractRand/BigCrush) feeding
