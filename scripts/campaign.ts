@@ -32,7 +32,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
 import { readJsonLines } from '../lib/io/jsonl';
-import { parseTime } from '../lib/eval/log';
+import { readCertifyLog } from '../lib/eval/log';
 import { gitCommit } from './git';
 import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
 
@@ -337,10 +337,15 @@ function runProgress(id: string): { started: boolean; detail: string } {
   const trainLeft = left > 0 && recent.length ? `; ${aboutTime((left * recent.reduce((a, b) => a + b, 0)) / recent.length)} of training left` : '';
   const parts = [`${epochs.length}${planned} epochs trained${extra}${last}${trainLeft}`];
   for (const f of fs.readdirSync(dir).filter((x) => /^certify-n\d+\.tsv$/.test(x))) {
-    const rows = fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n');
-    const timeCol = rows[0].split('\t').indexOf('time');
-    const times = timeCol < 0 ? [] : rows.slice(1).map((r) => parseTime(r.split('\t')[timeCol] ?? 'nan')).filter(Number.isFinite);
-    const done = rows.length - 1;
+    let times: number[];
+    try {
+      // The log is being appended to: a last line without its newline is not a record yet.
+      times = readCertifyLog(path.join(dir, f), { partialLastLine: 'drop' }).records.map((r) => r.time);
+    } catch (e) {
+      parts.push(`${f}: unreadable (${(e as Error).message})`);
+      continue;
+    }
+    const done = times.length;
     let total = '';
     let eta = '';
     try {
@@ -348,7 +353,8 @@ function runProgress(id: string): { started: boolean; detail: string } {
       total = ` of ${side.images.total}`;
       const workers = Math.max(1, side.runs?.[side.runs.length - 1]?.workers ?? 1);
       const remaining = side.images.total - done;
-      if (remaining > 0 && times.length) eta = `, ${aboutTime((remaining * times.reduce((a, b) => a + b, 0)) / times.length / workers)} left`;
+      const timed = times.filter(Number.isFinite);
+      if (remaining > 0 && timed.length) eta = `, ${aboutTime((remaining * timed.reduce((a, b) => a + b, 0)) / timed.length / workers)} left`;
     } catch {
       // no sidecar yet: the count alone
     }

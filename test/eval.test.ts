@@ -15,9 +15,11 @@ import {
   CertifyRecord,
   LogFormatError,
   recordFromResult,
+  completeLinesLength,
 } from '../lib/eval/log';
 import { certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii } from '../lib/eval/metrics';
 import { runAnalyze } from '../lib/commands/analyze';
+import { repairPartialLine } from '../lib/runner/certify';
 import { main } from '../lib/cli';
 
 let dir: string;
@@ -142,6 +144,46 @@ describe('appendRecord', () => {
     );
     expect(readCertifyLog(p).records).toHaveLength(2);
     expect(() => appendRecord(path.join(dir, 'x.tsv'), { idx: 2, label: 2, predict: 2, radius: 0.25, correct: 1, time: 1, bound: 'a\tb' })).toThrow(/tab/);
+  });
+});
+
+describe('a log cut short by a kill', () => {
+  const write = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, text);
+    return p;
+  };
+  const header = 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n';
+  const rec = (i: number) => `${i}\t3\t3\t0.5\t1\t0:00:01.500000\n`;
+
+  test('completeLinesLength ends at the last newline', () => {
+    expect(completeLinesLength('')).toBe(0);
+    expect(completeLinesLength('abc')).toBe(0);
+    expect(completeLinesLength('a\nbc')).toBe(2);
+    expect(completeLinesLength(Buffer.from('a\nbc\n'))).toBe(5);
+  });
+
+  test("partialLastLine 'drop' ignores the cut record; the default reports it with its line number", () => {
+    const p = write('cut.tsv', header + rec(0) + rec(1) + '2\t3\t3\t0.5');
+    expect(() => readCertifyLog(p)).toThrow(/cut\.tsv:4: 4 tab-separated fields, the header has 6/);
+    expect(readCertifyLog(p, { partialLastLine: 'drop' }).records.map((r) => r.idx)).toEqual([0, 1]);
+    // A whole last line that only lacks its newline is dropped too: it may still be being written.
+    const q = write('nonl.tsv', header + rec(0) + rec(1).trimEnd());
+    expect(readCertifyLog(q, { partialLastLine: 'drop' }).records.map((r) => r.idx)).toEqual([0]);
+    expect(readCertifyLog(q).records.map((r) => r.idx)).toEqual([0, 1]);
+    // Complete files read the same either way; a header without records has none.
+    const c = write('whole.tsv', header + rec(0));
+    expect(readCertifyLog(c, { partialLastLine: 'drop' })).toEqual(readCertifyLog(c));
+    expect(readCertifyLog(write('head.tsv', header), { partialLastLine: 'drop' }).records).toEqual([]);
+  });
+
+  test('repairPartialLine truncates the file to what a tolerant read sees', () => {
+    const p = write('repair.tsv', header + rec(0) + '1\t3\t3');
+    const seen = readCertifyLog(p, { partialLastLine: 'drop' }).records;
+    expect(repairPartialLine(p)).toBe(true);
+    expect(fs.readFileSync(p, 'utf8')).toBe(header + rec(0));
+    expect(readCertifyLog(p).records).toEqual(seen);
+    expect(repairPartialLine(p)).toBe(false);
   });
 });
 

@@ -247,8 +247,27 @@ export function parseCertifyLog(text: string, name = '<log>'): CertifyLog {
   return { path: name, columns, records };
 }
 
+/**
+ * Length of the complete lines of a log's text: every record is appended with
+ * its newline in one write, so text after the last newline is a record cut
+ * short by a kill mid-append.
+ */
+export function completeLinesLength(text: string | Buffer): number {
+  const nl = typeof text === 'string' ? text.lastIndexOf('\n') : text.lastIndexOf(0x0a);
+  return nl + 1;
+}
+
+export interface ReadCertifyLogOptions {
+  /**
+   * 'drop': ignore a last line without its newline (a log being written, or
+   * one a kill cut short: the runner drops that line before it resumes).
+   * 'parse' (default): parse it like any other line, so a cut record is an error.
+   */
+  partialLastLine?: 'parse' | 'drop';
+}
+
 /** Read a certification log (ours, or Cohen's certify.py output). */
-export function readCertifyLog(path: string): CertifyLog {
+export function readCertifyLog(path: string, options: ReadCertifyLogOptions = {}): CertifyLog {
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
@@ -256,5 +275,7 @@ export function readCertifyLog(path: string): CertifyLog {
     const code = (e as NodeJS.ErrnoException).code;
     throw new LogFormatError(`${path}: cannot read the log (${code ?? (e as Error).message})`);
   }
+  // The header has no newline yet only in a file just created: keep it, it holds no record.
+  if (options.partialLastLine === 'drop' && text.includes('\n')) text = text.slice(0, completeLinesLength(text));
   return parseCertifyLog(text, path);
 }

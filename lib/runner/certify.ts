@@ -20,7 +20,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ExperimentConfig, ImageSelection, loadConfig, selectImages } from '../config';
-import { CertifyRecord, appendRecord, readCertifyLog } from '../eval/log';
+import { CertifyRecord, appendRecord, completeLinesLength, readCertifyLog } from '../eval/log';
 import { checkpointExists, loadCheckpoint } from '../io/checkpoint';
 import type { BackendName } from '../backend';
 import { CERTIFY_NOISE_GENERATOR } from '../smoothing/philox';
@@ -133,9 +133,9 @@ export async function resolveTarget(target: string, scale?: string, checkpoint?:
 export function repairPartialLine(file: string): boolean {
   if (!fs.existsSync(file)) return false;
   const buf = fs.readFileSync(file);
-  if (buf.length === 0 || buf[buf.length - 1] === 0x0a) return false;
-  const last = buf.lastIndexOf(0x0a);
-  fs.truncateSync(file, last + 1);
+  const keep = completeLinesLength(buf);
+  if (keep === buf.length) return false;
+  fs.truncateSync(file, keep);
   return true;
 }
 
