@@ -9,3 +9,4 @@ export * from './figures';
 export * from './quick';
 export * from './lipschitz-nets';
 export * from './base-classifier';
+export * from './split-signal';

@@ -1,0 +1,129 @@
+/**
+ * How much signal f_L hands to f_R, measured against the noise delta that is
+ * added after it (the split's signal-to-noise ratio).
+ *
+ * f_R sees u = f_L(x) + delta with delta ~ N(0, sigma^2 I). What lets it tell
+ * images apart is how far f_L(x) moves from image to image compared with
+ * sigma. `spread` is that distance: the root mean square distance of f_L(x)
+ * from the mean of f_L over the images (sqrt of the summed per-coordinate
+ * variances). The noise has standard deviation sigma along any one direction,
+ * so `snr` = spread / sigma counts noise standard deviations, the same measure
+ * for RS (s = 0: f_L is the identity, the pixels' own spread) and for SPLITZ
+ * (at the split, whatever its dimension). `coordinate_std` is the same spread
+ * per coordinate (spread / sqrt(D)).
+ *
+ * Why it matters: the Lipschitz term of eq. 17 makes L(x) small, and the
+ * cheapest way to do that is to scale f_L's weights down, which scales the
+ * spread down with L. A ReLU_theta unit lowers the bound only while it is
+ * outside its linear region (its mask is 0 there), so `linear_fraction`
+ * (pre-activations in (0, theta), where the unit passes the signal and counts
+ * in L) says how much of f_L's output is plain scaling. Measured at the last
+ * ReLU_theta of f_L.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { ImageDataset } from '../data/types';
+import { readCertifyLog } from '../eval/log';
+import { checkpointExists, loadCheckpoint } from '../io/checkpoint';
+import { SplitModel, splitModel } from '../models/split';
+import { loadDataset } from '../runner/common';
+import { RunSummary } from './tables';
+
+export interface SplitSignal {
+  images: number;
+  /** Coordinates of f_L(x) (the split's dimension D). */
+  units: number;
+  /** RMS distance of f_L(x) from its mean over the images: sqrt(sum over coordinates of the across-image variance). */
+  spread: number;
+  /** spread / sqrt(units): the across-image standard deviation of one coordinate, as an RMS over coordinates. */
+  coordinate_std: number;
+  /** spread / sigma. */
+  snr: number;
+  /** Pre-activations of f_L's last ReLU_theta: <= 0 (unit off), in (0, theta) (passes the signal), >= theta (clipped); null without one. */
+  below_fraction: number | null;
+  linear_fraction: number | null;
+  clipped_fraction: number | null;
+}
+
+/** sqrt of the summed per-coordinate variances across the batch (axis 0; population variance). */
+function spreadOf(u: tf.Tensor): number {
+  return tf.tidy(() => {
+    const flat = tf.reshape(u, [u.shape[0], -1]);
+    const { variance } = tf.moments(flat, 0);
+    return Math.sqrt(tf.sum(variance).dataSync()[0]);
+  });
+}
+
+/** The split's signal on a batch of inputs x (batch first), for noise level sigma. */
+export function splitSignal(split: SplitModel, x: tf.Tensor, sigma: number): SplitSignal {
+  if (!(sigma > 0)) throw new RangeError(`splitSignal: sigma must be > 0, got ${sigma}`);
+  if (x.shape[0] < 2) throw new RangeError(`splitSignal: needs at least 2 images to measure their spread, got ${x.shape[0]}`);
+  const u = split.fL(x);
+  const spread = spreadOf(u);
+  const units = u.size / u.shape[0];
+  u.dispose();
+  let below: number | null = null;
+  let linear: number | null = null;
+  let clipped: number | null = null;
+  const last = split.leftOps[split.leftOps.length - 1];
+  if (split.endsWithReLUTheta && last?.kind === 'relu_theta') {
+    // The pre-activations: every layer of f_L but its final ReLU_theta.
+    const counts = tf.tidy(() => {
+      let h = x;
+      for (const l of split.leftLayers.slice(0, -1)) h = l.apply(h) as tf.Tensor;
+      return [tf.sum(tf.lessEqual(h, 0)).dataSync()[0], tf.sum(tf.greaterEqual(h, last.theta)).dataSync()[0], h.size];
+    });
+    below = counts[0] / counts[2];
+    clipped = counts[1] / counts[2];
+    linear = 1 - below - clipped;
+  }
+  return { images: x.shape[0], units, spread, coordinate_std: spread / Math.sqrt(units), snr: spread / sigma, below_fraction: below, linear_fraction: linear, clipped_fraction: clipped };
+}
+
+/** splitSignal of one published (or quick) run, on the test images its certification log holds. */
+export interface SplitSignalRow extends SplitSignal {
+  config: string;
+  scale: string;
+  method: 'RS' | 'SPLITZ';
+  sigma: number;
+  split: number;
+}
+
+/**
+ * splitSignal for each run whose best checkpoint sits beside its certification
+ * log (`best/`, as data/results and the quick runs keep it), on the first
+ * `maxImages` test images of that log (the images it certified). Runs without
+ * a checkpoint there are left out: the result says which.
+ */
+export async function splitSignalRows(
+  runs: readonly RunSummary[],
+  options: { maxImages?: number } = {},
+): Promise<{ rows: SplitSignalRow[]; skipped: string[] }> {
+  const maxImages = options.maxImages ?? 500;
+  const rows: SplitSignalRow[] = [];
+  const skipped: string[] = [];
+  const tests = new Map<string, ImageDataset>();
+  for (const r of runs) {
+    const ckDir = path.join(path.dirname(r.certifyLog), 'best');
+    if (!checkpointExists(ckDir)) {
+      skipped.push(`${r.config} (${r.scale}): no checkpoint at ${ckDir}`);
+      continue;
+    }
+    if (!tests.has(r.dataset)) tests.set(r.dataset, await loadDataset(r.dataset, 'test'));
+    const test = tests.get(r.dataset) as ImageDataset;
+    const idx = readCertifyLog(r.certifyLog).records.slice(0, maxImages).map((x) => x.idx);
+    const per = test.shape[0] * test.shape[1] * test.shape[2];
+    const pixels = new Float32Array(idx.length * per);
+    idx.forEach((i, k) => pixels.set(test.images.subarray(i * per, (i + 1) * per), k * per));
+    const ck = await loadCheckpoint(ckDir);
+    const x = tf.tensor4d(pixels, [idx.length, ...test.shape]);
+    try {
+      const s = splitSignal(splitModel(ck.model, r.split), x, r.sigma);
+      rows.push({ config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, ...s });
+    } finally {
+      x.dispose();
+      ck.model.dispose();
+    }
+  }
+  return { rows, skipped };
+}
