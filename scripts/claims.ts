@@ -15,6 +15,8 @@ import { RunSummary, findCertifyLogs, pickRuns, summarizeRun, GLOBAL_BOUND_FILE 
 import { claimsMarkdown, evaluateClaims } from '../lib/report/claims';
 import { writeFileAtomic } from '../lib/io/atomic';
 import { baseClassifierRows } from '../lib/report/base-classifier';
+import { splitSignalRows } from '../lib/report/split-signal';
+import { initBackend } from '../lib/backend';
 
 const START = '<!-- generated:start (npm run claims) -->';
 const END = '<!-- generated:end -->';
@@ -68,8 +70,24 @@ function baseClassifierTable(summaries: readonly RunSummary[]): string {
   return lines.join('\n') + '\n';
 }
 
+/** The split-signal table (lib/report/split-signal.ts) as markdown: each published checkpoint on its certified test images. */
+async function splitSignalTable(summaries: readonly RunSummary[]): Promise<string> {
+  const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
+  const { rows, skipped } = await splitSignalRows(summaries);
+  const lines = [
+    '| run | sigma | split | test images | spread of f_L(x) | spread / sigma | pre-activations of the last ReLU_theta in (0, theta) (%) | off, <= 0 (%) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.config}-${r.scale} | ${r.sigma} | ${r.split} | ${r.images} | ${r.spread.toFixed(3)} | ${r.snr.toFixed(2)} | ${pct(r.linear_fraction)} | ${pct(r.below_fraction)} |`);
+  }
+  if (skipped.length) lines.push('', `Not measured (no checkpoint published beside the log): ${skipped.join('; ')}.`);
+  return lines.join('\n') + '\n';
+}
+
 /** The generated block of the document (markers included) and the claims it states, from the runs under RESULTS. */
-export function generateClaims(results: string): { block: string; claims: ReturnType<typeof evaluateClaims> } {
+export async function generateClaims(results: string): Promise<{ block: string; claims: ReturnType<typeof evaluateClaims> }> {
+  await initBackend();
   const summaries: RunSummary[] = [];
   for (const log of findCertifyLogs([results])) {
     try {
@@ -98,6 +116,11 @@ export function generateClaims(results: string): { block: string; claims: Return
     'The classifier that is smoothed, f_R(f_L(x) + delta), at the epoch each run certifies (the best held-out accuracy under noise, one fixed draw per image of the run\'s held-out split of the training set). SPLITZ certifies R_fR / L(x): the radius RS would certify at noise sigma / L with the same pA. So SPLITZ can beat RS at sigma / L only where its base classifier is more accurate under noise than RS\'s is there; the last column puts each SPLITZ run on that scale. The clean accuracy (no delta) is for reference: both kinds of model were trained on noisy inputs only.',
     '',
     baseClassifierTable(summaries),
+    '## The signal at the split',
+    '',
+    'What f_R gets to see: f_L(x) + delta. `spread` is the root mean square distance of f_L(x) from its mean over the run\'s certified test images (for RS, f_L is the identity: the pixels\' spread); the noise has standard deviation sigma along any direction, so spread / sigma is the signal-to-noise ratio at the split. The Lipschitz term lowers L(x) most cheaply by scaling f_L down, which scales the spread down with it; ReLU_theta units lower the bound without that cost only outside (0, theta). Computed from each published checkpoint (lib/report/split-signal.ts; notebook 06 shows the same table).',
+    '',
+    await splitSignalTable(summaries),
     '## Claims, checked',
     '',
     claimsMarkdown(claims),
@@ -123,7 +146,7 @@ async function main(): Promise<void> {
     .parse(process.argv)
     .opts<{ results: string; doc: string; check?: boolean }>();
 
-  const { block: generated, claims } = generateClaims(o.results);
+  const { block: generated, claims } = await generateClaims(o.results);
   const doc = fs.readFileSync(o.doc, 'utf8');
   const { start, end } = generatedBlockOf(doc, o.doc);
   const next = doc.slice(0, start) + generated + doc.slice(end);

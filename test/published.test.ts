@@ -42,9 +42,9 @@ test('there are published runs to check', () => {
   expect(published.length).toBeGreaterThan(0);
 });
 
-test('the generated part of docs/REPRODUCTION.md is what `npm run claims` writes from data/results now', () => {
+test('the generated part of docs/REPRODUCTION.md is what `npm run claims` writes from data/results now', async () => {
   const doc = fs.readFileSync(DOC, 'utf8');
-  if (generatedBlockOf(doc, DOC).block !== generateClaims(RESULTS).block) {
+  if (generatedBlockOf(doc, DOC).block !== (await generateClaims(RESULTS)).block) {
     throw new Error('docs/REPRODUCTION.md is not up to date with data/results (a run was published or changed since): run `npm run claims` and commit both');
   }
 });
