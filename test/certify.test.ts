@@ -8,7 +8,7 @@ import { initBackend, tf } from '../lib/backend';
 import { certify, predict, ABSTAIN } from '../lib/smoothing/certify';
 import { sampleCounts } from '../lib/smoothing/sample';
 import { NoisySampleStream, deriveSeed, certifyNoiseKey } from '../lib/smoothing/noise';
-import { boxMullerWords, philox4x32, philoxWords, referenceValue } from '../lib/smoothing/philox';
+import { HeapNoise, boxMullerWords, philox4x32, philoxWords, referenceValue } from '../lib/smoothing/philox';
 import { normalQuantile } from '../lib/smoothing/stats';
 import cdfNormal = require('@stdlib/stats-base-dists-normal-quantile');
 import { lenet } from '../lib/models/lenet';
@@ -235,6 +235,83 @@ describe('pipelined sampling (noise on a worker thread)', () => {
     const piped = await sampleCounts(f_R, u, 1900, { ...opts, pipeline: true });
     expect(Array.from(piped)).toEqual(Array.from(inThread));
     expect(piped.reduce((a, b) => a + b, 0)).toBe(1900);
+  });
+});
+
+describe('noise written into the wasm heap (HeapNoise)', () => {
+  // The rest of this file runs on cpu; HeapNoise lives in the wasm backend, which certification uses.
+  beforeAll(async () => {
+    await initBackend({ force: 'wasm' });
+  });
+  afterAll(async () => {
+    await initBackend({ force: 'cpu' });
+  });
+
+  test('the backend here is wasm, where HeapNoise is used; on cpu it is not', async () => {
+    expect(HeapNoise.for(tf.findBackend('cpu') as object)).toBeUndefined();
+    expect(tf.getBackend()).toBe('wasm');
+    expect(HeapNoise.for(tf.backend())).toBeDefined();
+  });
+
+  test.each([
+    // Tails of 1, 5, 15 and 11 values after the last full block of 16: every lane is written once.
+    [1, 0, 3],
+    [37, 5, 4],
+    [15, 2, 3],
+    [27, 9, 2],
+    [16, 0, 3],
+    [500, 1000, 3],
+    [11520, 7, 2],
+    // Samples 2^32 - 2 .. 2^32 + 1: the carry into the counter's high word.
+    [20, 4294967294, 4],
+  ])('D = %i, samples %i.. (%i of them): bit for bit the draws of NoisySampleStream', (D, j0, m) => {
+    const heap = HeapNoise.for(tf.backend()) as HeapNoise;
+    const values = Float32Array.from({ length: D }, (_, k) => Math.sin(k) * 0.7);
+    const key = { seed: 17, idx: 3, phase: 'estimation' as const };
+    const before = tf.memory().numTensors;
+    const base = tf.tensor(values, [D], 'float32');
+    const x = heap.samples(certifyNoiseKey(key), base, j0, m, [D], 0.6);
+    expect(x.shape).toEqual([m, D]);
+    const got = x.dataSync() as Float32Array;
+    const want = new NoisySampleStream(values, 0.6, key, j0).next(m);
+    expect(Buffer.from(got.buffer, got.byteOffset, got.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength))).toBe(true);
+    // The base tensor is untouched and nothing is left behind.
+    expect(Array.from(base.dataSync())).toEqual(Array.from(values));
+    tf.dispose([x, base]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('writes nothing outside its tensor', () => {
+    const heap = HeapNoise.for(tf.backend()) as HeapNoise;
+    // Neighbours allocated around the output: a tail written past D (or past m * D) would change them.
+    const guards = [tf.fill([64], 7.5), tf.tensor(Float32Array.from({ length: 23 }, (_, k) => k), [23])];
+    const base = guards[1];
+    const xs = [1, 2, 3].map((m) => heap.samples([5, 6], base, 0, m, [23], 1));
+    const after = tf.fill([64], -2.25);
+    expect(Array.from(guards[0].dataSync())).toEqual(new Array(64).fill(7.5));
+    expect(Array.from(base.dataSync())).toEqual(Array.from({ length: 23 }, (_, k) => k));
+    expect(Array.from(after.dataSync())).toEqual(new Array(64).fill(-2.25));
+    tf.dispose([...guards, ...xs, after]);
+  });
+
+  test('bad arguments are refused', () => {
+    const heap = HeapNoise.for(tf.backend()) as HeapNoise;
+    const base = tf.zeros([6]);
+    expect(() => heap.samples([1, 2], base, 0, 2, [5], 1)).toThrow(/does not hold the 6 values/);
+    expect(() => heap.samples([1, 2], base, -1, 2, [6], 1)).toThrow(/non-negative integers/);
+    base.dispose();
+  });
+
+  test('sampleCounts gives the same counts with it and with the host-buffer path, and leaves no tensor behind', async () => {
+    const u = { values: Float32Array.from([0.3, -0.1, 0.2, 0.05, -0.4]), shape: [5] };
+    const f_R = linearClassifier([1, 2, -1, 0.5, 1], 0.05);
+    const opts = { sigma: 0.9, batchSize: 333, seed: 4, idx: 11, pipeline: false };
+    const before = tf.memory().numTensors;
+    const heapCounts = await sampleCounts(f_R, u, 2000, opts);
+    const hostCounts = await sampleCounts(f_R, u, 2000, { ...opts, heapNoise: false });
+    expect(Array.from(heapCounts)).toEqual(Array.from(hostCounts));
+    expect(heapCounts.reduce((a, b) => a + b, 0)).toBe(2000);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

@@ -149,6 +149,22 @@ static inline void box_muller(v128_t w0, v128_t w1, v128_t w2, v128_t w3, v128_t
   *z3 = wasm_f32x4_mul(r23, s23);
 }
 
+/* sigma * z for values 4t .. 4t+15 of sample (j_lo, j_hi), in memory order (v0 = values 4t .. 4t+3, ...). */
+__attribute__((always_inline)) static inline void sigma_z16(u32 t, v128_t cj_lo, v128_t cj_hi, u32 k0, u32 k1, v128_t sg, v128_t *v0, v128_t *v1, v128_t *v2, v128_t *v3) {
+  v128_t w0 = wasm_i32x4_make((int)t, (int)(t + 1), (int)(t + 2), (int)(t + 3));
+  v128_t w1 = cj_lo, w2 = cj_hi, w3 = wasm_i32x4_splat(0);
+  philox4(&w0, &w1, &w2, &w3, k0, k1);
+  v128_t z0, z1, z2, z3;
+  box_muller(w0, w1, w2, w3, &z0, &z1, &z2, &z3);
+  // Lane l of z_i is value 4 (t + l) + i: transpose to memory order.
+  v128_t a = wasm_i32x4_shuffle(z0, z1, 0, 4, 1, 5), b = wasm_i32x4_shuffle(z2, z3, 0, 4, 1, 5);
+  v128_t c = wasm_i32x4_shuffle(z0, z1, 2, 6, 3, 7), d = wasm_i32x4_shuffle(z2, z3, 2, 6, 3, 7);
+  *v0 = wasm_f32x4_mul(sg, wasm_i32x4_shuffle(a, b, 0, 1, 4, 5));
+  *v1 = wasm_f32x4_mul(sg, wasm_i32x4_shuffle(a, b, 2, 3, 6, 7));
+  *v2 = wasm_f32x4_mul(sg, wasm_i32x4_shuffle(c, d, 0, 1, 4, 5));
+  *v3 = wasm_f32x4_mul(sg, wasm_i32x4_shuffle(c, d, 2, 3, 6, 7));
+}
+
 /*
  * out[k] = base[k] + sigma * z[k], k < D rounded up to a multiple of 16, for
  * sample j (j_lo + 2^32 j_hi) of the stream with key (k0, k1). out and base
@@ -157,22 +173,59 @@ static inline void box_muller(v128_t w0, v128_t w1, v128_t w2, v128_t w3, v128_t
 EXPORT(fill_sample)
 void fill_sample(u32 k0, u32 k1, u32 j_lo, u32 j_hi, u32 D, float sigma, const float *base, float *out) {
   const v128_t sg = wasm_f32x4_splat(sigma);
-  const v128_t cj_lo = wasm_i32x4_splat((int)j_lo), cj_hi = wasm_i32x4_splat((int)j_hi), zero = wasm_i32x4_splat(0);
+  const v128_t cj_lo = wasm_i32x4_splat((int)j_lo), cj_hi = wasm_i32x4_splat((int)j_hi);
   for (u32 t = 0; 4 * t < D; t += 4) {
-    v128_t w0 = wasm_i32x4_make((int)t, (int)(t + 1), (int)(t + 2), (int)(t + 3));
-    v128_t w1 = cj_lo, w2 = cj_hi, w3 = zero;
-    philox4(&w0, &w1, &w2, &w3, k0, k1);
-    v128_t z0, z1, z2, z3;
-    box_muller(w0, w1, w2, w3, &z0, &z1, &z2, &z3);
-    // Lane l of z_i is value 4 (t + l) + i: transpose to memory order.
-    v128_t a = wasm_i32x4_shuffle(z0, z1, 0, 4, 1, 5), b = wasm_i32x4_shuffle(z2, z3, 0, 4, 1, 5);
-    v128_t c = wasm_i32x4_shuffle(z0, z1, 2, 6, 3, 7), d = wasm_i32x4_shuffle(z2, z3, 2, 6, 3, 7);
+    v128_t v0, v1, v2, v3;
+    sigma_z16(t, cj_lo, cj_hi, k0, k1, sg, &v0, &v1, &v2, &v3);
     float *o = out + 4 * t;
     const float *u = base + 4 * t;
-    wasm_v128_store(o, wasm_f32x4_add(wasm_v128_load(u), wasm_f32x4_mul(sg, wasm_i32x4_shuffle(a, b, 0, 1, 4, 5))));
-    wasm_v128_store(o + 4, wasm_f32x4_add(wasm_v128_load(u + 4), wasm_f32x4_mul(sg, wasm_i32x4_shuffle(a, b, 2, 3, 6, 7))));
-    wasm_v128_store(o + 8, wasm_f32x4_add(wasm_v128_load(u + 8), wasm_f32x4_mul(sg, wasm_i32x4_shuffle(c, d, 0, 1, 4, 5))));
-    wasm_v128_store(o + 12, wasm_f32x4_add(wasm_v128_load(u + 12), wasm_f32x4_mul(sg, wasm_i32x4_shuffle(c, d, 2, 3, 6, 7))));
+    wasm_v128_store(o, wasm_f32x4_add(wasm_v128_load(u), v0));
+    wasm_v128_store(o + 4, wasm_f32x4_add(wasm_v128_load(u + 4), v1));
+    wasm_v128_store(o + 8, wasm_f32x4_add(wasm_v128_load(u + 8), v2));
+    wasm_v128_store(o + 12, wasm_f32x4_add(wasm_v128_load(u + 12), v3));
+  }
+}
+
+/*
+ * m consecutive samples j, j + 1, ..., j + m - 1 (j = j_lo + 2^32 j_hi),
+ * packed: out[s * D + k] = base[k] + sigma * z_{j+s}[k] for k < D exactly.
+ * Neither out nor base needs alignment or padding: nothing outside the m * D
+ * outputs and the D base values is read or written (the last partial block of
+ * 16 values of each sample is stored lane by lane). So out can be a tensor's
+ * own buffer in the tfjs wasm backend's heap (lib/smoothing/philox.ts).
+ * The values are those of fill_sample, bit for bit.
+ */
+EXPORT(fill_samples)
+void fill_samples(u32 k0, u32 k1, u32 j_lo, u32 j_hi, u32 m, u32 D, float sigma, const float *base, float *out) {
+  const v128_t sg = wasm_f32x4_splat(sigma);
+  for (u32 s = 0; s < m; s++) {
+    const u32 lo = j_lo + s;
+    const u32 hi = j_hi + (lo < j_lo); /* carry into the high word */
+    const v128_t cj_lo = wasm_i32x4_splat((int)lo), cj_hi = wasm_i32x4_splat((int)hi);
+    float *o = out + s * D;
+    u32 t = 0;
+    for (; 4 * t + 16 <= D; t += 4) {
+      v128_t v0, v1, v2, v3;
+      sigma_z16(t, cj_lo, cj_hi, k0, k1, sg, &v0, &v1, &v2, &v3);
+      wasm_v128_store(o + 4 * t, wasm_f32x4_add(wasm_v128_load(base + 4 * t), v0));
+      wasm_v128_store(o + 4 * t + 4, wasm_f32x4_add(wasm_v128_load(base + 4 * t + 4), v1));
+      wasm_v128_store(o + 4 * t + 8, wasm_f32x4_add(wasm_v128_load(base + 4 * t + 8), v2));
+      wasm_v128_store(o + 4 * t + 12, wasm_f32x4_add(wasm_v128_load(base + 4 * t + 12), v3));
+    }
+    if (4 * t < D) {
+      v128_t v0, v1, v2, v3;
+      sigma_z16(t, cj_lo, cj_hi, k0, k1, sg, &v0, &v1, &v2, &v3);
+      float *ot = o + 4 * t;
+      const float *ut = base + 4 * t;
+      const u32 r = D - 4 * t; /* 1 .. 15 values left */
+      /* Constant lane indices only: a variable one would put the vectors on a stack, which the module does not have. */
+#define PUT(v, l, i) if ((i) < r) ot[i] = ut[i] + wasm_f32x4_extract_lane(v, l)
+      PUT(v0, 0, 0); PUT(v0, 1, 1); PUT(v0, 2, 2); PUT(v0, 3, 3);
+      PUT(v1, 0, 4); PUT(v1, 1, 5); PUT(v1, 2, 6); PUT(v1, 3, 7);
+      PUT(v2, 0, 8); PUT(v2, 1, 9); PUT(v2, 2, 10); PUT(v2, 3, 11);
+      PUT(v3, 0, 12); PUT(v3, 1, 13); PUT(v3, 2, 14);
+#undef PUT
+    }
   }
 }
 

@@ -12,6 +12,7 @@
  * stays for training noise, lib/train), and LeNet's 11,520 normals per sample
  * at the split were most of a SPLITZ certificate's CPU time.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { NOISE_WASM_BASE64 } from './noise-wasm';
 
 /** The generator's name, recorded in every certification log's sidecar. */
@@ -28,11 +29,12 @@ interface WasmMemory {
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
 }
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 interface NoiseExports {
-  memory: WasmMemory;
+  fill_samples(k0: number, k1: number, jLo: number, jHi: number, m: number, D: number, sigma: number, basePtr: number, outPtr: number): void;
   fill_sample(k0: number, k1: number, jLo: number, jHi: number, D: number, sigma: number, basePtr: number, outPtr: number): void;
   philox_words(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, outPtr: number): void;
   box_muller_words(wordsPtr: number, outPtr: number): void;
@@ -40,12 +42,19 @@ interface NoiseExports {
 
 let compiled: object | undefined;
 
-/** A fresh instance (with its own memory) of the noise module; the module is compiled once per thread. */
-function instantiate(): NoiseExports {
+/**
+ * An instance of the noise module on `memory` (default: a new memory of its
+ * own, returned with it); the module is compiled once per thread. It has no
+ * stack and no data (build-noise.sh checks), so it writes only the buffers it
+ * is given: it can share the tfjs wasm backend's heap.
+ */
+function instantiate(memory?: WasmMemory): NoiseExports & { memory: WasmMemory } {
   try {
     if (!WA) throw new Error('no WebAssembly');
     compiled ??= new WA.Module(Buffer.from(NOISE_WASM_BASE64, 'base64'));
-    return new WA.Instance(compiled, {}).exports as unknown as NoiseExports;
+    const mem = memory ?? new WA.Memory({ initial: 1 });
+    const exports = new WA.Instance(compiled, { env: { memory: mem } }).exports as unknown as NoiseExports;
+    return { fill_samples: exports.fill_samples, fill_sample: exports.fill_sample, philox_words: exports.philox_words, box_muller_words: exports.box_muller_words, memory: mem };
   } catch (e) {
     throw new Error(
       `certification noise: this JavaScript engine cannot run the WebAssembly SIMD noise module (${(e as Error).message}); ` +
@@ -63,7 +72,7 @@ const HEAP_START = 1024;
  * for the stream with key (k0, k1).
  */
 export class PhiloxNoise {
-  private readonly wasm: NoiseExports;
+  private readonly wasm: NoiseExports & { memory: WasmMemory };
   private readonly basePtr: number;
   private readonly outPtr: number;
   private view: Float32Array;
@@ -91,6 +100,59 @@ export class PhiloxNoise {
   fill(j: number, out: Float32Array, offset: number, D: number): void {
     this.wasm.fill_sample(this.key[0] | 0, this.key[1] | 0, j % 4294967296 | 0, Math.floor(j / 4294967296) | 0, D, this.sigma, this.basePtr, this.outPtr);
     out.set(this.view.subarray(this.outPtr / 4, this.outPtr / 4 + D), offset);
+  }
+}
+
+/** What HeapNoise needs of tfjs-backend-wasm's BackendWasm (public members, untyped in its .d.ts). */
+interface WasmHeapBackend {
+  wasm?: { asm?: { memory?: WasmMemory } };
+  getMemoryOffset(dataId: object): number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+const heapInstances = new WeakMap<object, HeapNoise>();
+
+/**
+ * The same noisy copies, written straight into new tensors of the tfjs wasm
+ * backend: the module runs on the backend's heap, so a batch needs no copy out
+ * of the module's memory and no upload into the backend (together about a
+ * tenth of a LeNet split-1 sample's time).
+ */
+export class HeapNoise {
+  private constructor(
+    private readonly backend: WasmHeapBackend,
+    private readonly wasm: NoiseExports,
+  ) {}
+
+  /** The generator bound to `backend`, or undefined when it is not a wasm backend whose heap can be reached (use PhiloxNoise then). */
+  static for(backend: object): HeapNoise | undefined {
+    const known = heapInstances.get(backend);
+    if (known) return known;
+    const b = backend as Partial<WasmHeapBackend>;
+    const memory = b.wasm?.asm?.memory;
+    if (!WA || !memory || typeof b.getMemoryOffset !== 'function' || typeof b.makeOutput !== 'function') return undefined;
+    const h = new HeapNoise(b as WasmHeapBackend, instantiate(memory));
+    heapInstances.set(backend, h);
+    return h;
+  }
+
+  /**
+   * Samples j, j + 1, ..., j + m - 1 of the stream with `key` around `base`
+   * (a float32 tensor of D values on this backend) as a new float32 tensor of
+   * shape [m, ...shape]: row s is base + sigma * z_{j+s}, bit for bit what
+   * PhiloxNoise.fill gives.
+   */
+  samples(key: readonly [number, number], base: tf.Tensor, j: number, m: number, shape: readonly number[], sigma: number): tf.Tensor {
+    const D = base.size;
+    if (shape.reduce((a, b) => a * b, 1) !== D) throw new RangeError(`HeapNoise: shape [${shape.join(', ')}] does not hold the ${D} values of base`);
+    if (base.dtype !== 'float32') throw new TypeError(`HeapNoise: base must be float32, got ${base.dtype}`);
+    if (!Number.isSafeInteger(j) || j < 0 || !Number.isSafeInteger(m) || m < 0) throw new RangeError(`HeapNoise: j and m must be non-negative integers, got ${j}, ${m}`);
+    const out = this.backend.makeOutput([m, ...shape], 'float32');
+    // Offsets are read after makeOutput: allocating may grow (and move the views of) the heap, never the offsets.
+    const basePtr = this.backend.getMemoryOffset(base.dataId);
+    const outPtr = this.backend.getMemoryOffset(out.dataId);
+    this.wasm.fill_samples(key[0] | 0, key[1] | 0, j % 4294967296 | 0, Math.floor(j / 4294967296) | 0, m, D, sigma, basePtr, outPtr);
+    return tf.engine().makeTensorFromTensorInfo(out);
   }
 }
 

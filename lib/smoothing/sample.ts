@@ -8,7 +8,8 @@
  */
 import * as os from 'os';
 import { tf } from '../backend';
-import { NoisySampleStream, Phase } from './noise';
+import { NoisySampleStream, Phase, certifyNoiseKey } from './noise';
+import { HeapNoise } from './philox';
 import { NoiseWorker } from './noise-pipeline';
 
 /** A function from a batch of tensors to a batch of logits (e.g. f_R). */
@@ -36,6 +37,12 @@ export interface SampleOptions {
    * worker, up to a second under ts-node, is worth it), unless SPLITZ_NOISE_WORKER=0.
    */
   pipeline?: boolean | 'auto';
+  /**
+   * Without the pipeline, on the wasm backend: generate each batch straight
+   * into its tensor in the backend's heap (HeapNoise; same draws). Default
+   * true; false takes the host-buffer path (for comparisons).
+   */
+  heapNoise?: boolean;
 }
 
 /** 'auto' pipelining threshold: about a third of a second of noise generation. */
@@ -84,9 +91,10 @@ export async function sampleCounts(f_R: TensorFn, u: SplitPoint, num: number, op
 
   let counts: Int32Array | undefined = options.numClasses ? new Int32Array(options.numClasses) : undefined;
   let done = 0;
-  const countBatch = async (buf: Float32Array, m: number): Promise<void> => {
+  // x: a fresh batch of m noisy copies, owned (and disposed) here.
+  const countBatch = async (makeBatch: () => tf.Tensor, m: number): Promise<void> => {
     const batchCounts = tf.tidy(() => {
-      const logits = f_R(tf.tensor(buf, [m, ...u.shape], 'float32'));
+      const logits = f_R(makeBatch());
       if (logits.rank !== 2) throw new Error(`sampleCounts: f_R must return logits of shape [batch, classes], got [${logits.shape.join(', ')}]`);
       const K: number = counts ? counts.length : (logits.shape[1] as number);
       if (logits.shape[1] !== K) throw new Error(`sampleCounts: f_R returned ${logits.shape[1]} classes, expected ${K}`);
@@ -100,7 +108,9 @@ export async function sampleCounts(f_R: TensorFn, u: SplitPoint, num: number, op
     options.onBatch?.(done, num);
   };
 
-  if (usePipeline(options.pipeline, sizes.length, num * D)) {
+  const pipelined = usePipeline(options.pipeline, sizes.length, num * D);
+  const heap = !pipelined && options.heapNoise !== false ? HeapNoise.for(tf.backend()) : undefined;
+  if (pipelined) {
     // Double buffering: the worker fills batch k + 1 while f_R runs on batch k.
     const worker = new NoiseWorker(u.values, options.sigma, key);
     try {
@@ -112,19 +122,33 @@ export async function sampleCounts(f_R: TensorFn, u: SplitPoint, num: number, op
           pending = worker.request(sizes[k + 1], spare && spare.length === sizes[k + 1] * D ? spare : undefined);
           spare = undefined;
         }
-        await countBatch(buf, sizes[k]);
+        await countBatch(() => tf.tensor(buf, [sizes[k], ...u.shape], 'float32'), sizes[k]);
         spare = buf; // the tensor made from it is disposed: reusable
       }
     } finally {
       await worker.close();
+    }
+  } else if (heap) {
+    // The wasm backend: each batch is generated straight into its tensor (the same draws).
+    const base = tf.tensor(u.values, u.shape, 'float32');
+    const k = certifyNoiseKey(key);
+    try {
+      let j = 0;
+      for (const m of sizes) {
+        const j0 = j;
+        await countBatch(() => heap.samples(k, base, j0, m, u.shape, options.sigma), m);
+        j += m;
+      }
+    } finally {
+      base.dispose();
     }
   } else {
     const stream = new NoisySampleStream(u.values, options.sigma, key);
     let buf: Float32Array | undefined;
     for (const m of sizes) {
       // Reuse the host buffer: the tensor made from it is disposed before the next fill.
-      buf = stream.next(m, buf);
-      await countBatch(buf, m);
+      const b = (buf = stream.next(m, buf));
+      await countBatch(() => tf.tensor(b, [m, ...u.shape], 'float32'), m);
     }
   }
   return counts ?? new Int32Array(options.numClasses ?? 0);
