@@ -99,6 +99,64 @@ describe('splitzRadius', () => {
     }
   });
 
+  test('fixedpoint: the same guarantee as binary on step functions and smooth bounds, exact on a constant, never more than twice the evaluations', async () => {
+    // Constant L: the first upper step R / L(lo) closes the bracket exactly.
+    for (const [R, c] of [[0.7, 0.5], [1.3, 2]]) {
+      const fp = await splitzRadius(R, () => c, { method: 'fixedpoint' });
+      expect(fp.radius).toBe(R / c);
+      expect(fp.method).toBe('fixedpoint');
+    }
+    const rng = seedrandom('splitz-radius-fixedpoint');
+    let evalsFp = 0;
+    let evalsBin = 0;
+    for (let t = 0; t < 200; t++) {
+      // Step functions with up to 40 steps (masks changing with gamma), some flat stretches.
+      const k = 1 + Math.floor(rng() * 40);
+      const edges = [0];
+      const vals = [0.05 + rng()];
+      for (let i = 1; i < k; i++) {
+        edges.push(edges[i - 1] + 0.01 + 0.2 * rng());
+        vals.push(vals[i - 1] + rng() * (rng() < 0.3 ? 0 : 0.3));
+      }
+      const R = 0.05 + 2 * rng();
+      const L = stepFn(edges, vals);
+      const sup = stepSup(R, edges, vals);
+      const tol = 1e-4;
+      const fp = await splitzRadius(R, L, { method: 'fixedpoint', tol });
+      const bin = await splitzRadius(R, L, { tol });
+      await expectSound(R, L, fp);
+      expect(fp.radius).toBeLessThanOrEqual(sup * (1 + 1e-12));
+      expect(fp.radius).toBeGreaterThanOrEqual(sup * (1 - tol) - 1e-12);
+      expect(fp.evaluations.length).toBeLessThanOrEqual(2 * bin.evaluations.length);
+      evalsFp += fp.evaluations.length;
+      evalsBin += bin.evaluations.length;
+    }
+    // Fewer evaluations in total even on these busy bounds (a trained f_L's bound is flatter: next test).
+    expect(evalsFp).toBeLessThan(evalsBin);
+    // L flat around the crossing (one mask change below it, as trained nets show): L(0), L(hi), L(lo) and the
+    // bracket is closed by the certificate, 3 evaluations against the bisection's 16.
+    const flat = stepFn([0, 0.3, 5], [1.04, 1.05, 1.5]);
+    const fpFlat = await splitzRadius(1, flat, { method: 'fixedpoint' });
+    expect(fpFlat.radius).toBe(1 / 1.05);
+    expect(fpFlat.evaluations).toHaveLength(3);
+    expect((await splitzRadius(1, flat)).evaluations.length).toBeGreaterThanOrEqual(14);
+    // Smooth bounds: the crossing of b g^2 + a g = R within tol.
+    for (const [R, a, b] of [[1, 0.5, 0.2], [0.3, 0.1, 3], [2, 1.5, 0.01]]) {
+      const L = (g: number) => a + b * g;
+      const gStar = (-a + Math.sqrt(a * a + 4 * b * R)) / (2 * b);
+      const fp = await splitzRadius(R, L, { method: 'fixedpoint', tol: 1e-8 });
+      await expectSound(R, L, fp);
+      expect(fp.radius).toBeLessThanOrEqual(gStar * (1 + 1e-12));
+      expect(fp.radius).toBeGreaterThanOrEqual(gStar * (1 - 2e-8));
+    }
+    // L = 0 near x: approaches the ball's size from below, like binary.
+    const L0 = stepFn([0, 2], [0, 1]);
+    const r0 = await splitzRadius(1, L0, { method: 'fixedpoint', tol: 1e-7 });
+    await expectSound(1, L0, r0);
+    expect(r0.radius).toBeLessThan(2);
+    expect(r0.radius).toBeGreaterThan(2 - 1e-6);
+  });
+
   test('L = 0 near x (f_L constant on the ball): the radius is the size of that ball', async () => {
     // L = 0 for gamma < 2, then 1; R = 1: sup is 2 (not attained), binary approaches it from below.
     const L = stepFn([0, 2], [0, 1]);

@@ -90,7 +90,7 @@ export interface CertifyConfig {
   /** 'sound': proven upper bounds on L; 'paper': power iteration as published; 'both': report both. */
   bound: 'sound' | 'paper' | 'both';
   /** How R(x) = max_gamma min(R_fR / L(x, gamma), gamma) is searched (Remark 1). */
-  gamma_search: 'binary' | 'onestep' | 'grid';
+  gamma_search: 'binary' | 'fixedpoint' | 'onestep' | 'grid';
   seed: number;
 }
 
@@ -193,7 +193,7 @@ const certifySpec = obj({
   batch_size: req(int(1)),
   images: req(imagesSpec),
   bound: req(str(['sound', 'paper', 'both'])),
-  gamma_search: req(str(['binary', 'onestep', 'grid'])),
+  gamma_search: req(str(['binary', 'fixedpoint', 'onestep', 'grid'])),
   seed: req(int(0)),
 });
 

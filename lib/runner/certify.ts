@@ -40,7 +40,7 @@ export interface CertifyRunOptions {
   alpha?: number;
   batch?: number;
   bound?: 'sound' | 'paper' | 'both';
-  gammaSearch?: 'binary' | 'onestep' | 'grid';
+  gammaSearch?: 'binary' | 'fixedpoint' | 'onestep' | 'grid';
   seed?: number;
   workers?: number;
   /** 'i/N'. */

@@ -19,7 +19,7 @@
 /** The local Lipschitz bound of f_L at one input x, as a function of the ball radius gamma. */
 export type LocalBound = (gamma: number) => number | Promise<number>;
 
-export type GammaSearch = 'binary' | 'onestep' | 'grid';
+export type GammaSearch = 'binary' | 'fixedpoint' | 'onestep' | 'grid';
 
 export interface RadiusOptions {
   /** Default 'binary'. */
@@ -65,6 +65,8 @@ export function radiusAt(radius_fR: number, L: number, gamma: number): number {
  * The SPLITZ certified radius (Theorem 1) from R_fR = radius_fR and the local
  * bound L(gamma) of f_L at x, with the gamma search of `options.method`:
  *  - 'binary' (default): bisection on the crossing of gamma and radius_fR / L(gamma);
+ *  - 'fixedpoint': the same bracket and tolerance, with fixed-point steps
+ *    gamma <- radius_fR / L(gamma) where they shrink it (see `fixedPoint`);
  *  - 'onestep': the paper's one-step rule of Remark 1 (see `oneStep`);
  *  - 'grid': exhaustive search over an even grid (a reference for tests).
  */
@@ -128,13 +130,17 @@ export async function splitzRadius(radius_fR: number, L: LocalBound, options: Ra
     for (let i = 1; i <= G; i++) await evalL((hi * i) / G);
     return best('grid');
   }
-  if (method !== 'binary') throw new RangeError(`splitzRadius: unknown method '${method}' (use binary, onestep or grid)`);
+  if (method !== 'binary' && method !== 'fixedpoint') throw new RangeError(`splitzRadius: unknown method '${method}' (use binary, fixedpoint, onestep or grid)`);
 
   const tol = options.tol ?? 1e-4;
   const maxIter = options.maxIter ?? 60;
   const Lhi = await evalL(hi);
   // hi already at or below the crossing (gammaMax small, or L constant): hi is the answer among [0, hi].
-  if (Lhi * hi <= radius_fR) return best('binary');
+  if (Lhi * hi <= radius_fR) return best(method);
+  if (method === 'fixedpoint') {
+    await fixedPoint(radius_fR, evalL, hi, Lhi, tol, maxIter);
+    return best('fixedpoint');
+  }
   let lo = 0;
   for (let it = 0; it < maxIter && hi - lo > tol * hi; it++) {
     const mid = 0.5 * (lo + hi);
@@ -143,6 +149,58 @@ export async function splitzRadius(radius_fR: number, L: LocalBound, options: Ra
     else hi = mid;
   }
   return best('binary');
+}
+
+/**
+ * The optimum of Theorem 1's radius, r* = sup { gamma : gamma L(gamma) <= R }
+ * (R = radius_fR), searched like the bisection but with two free moves that
+ * the monotone bound allows (L non-decreasing in gamma, as for `binary`):
+ *  - an evaluated gamma with gamma L(gamma) > R certifies R / L(gamma) (its
+ *    own radius), so r* >= R / L(gamma): the lower end rises to it;
+ *  - an evaluated gamma with gamma L(gamma) <= R bounds every larger gamma's
+ *    radius by R / L(gamma), so r* <= R / L(gamma): the upper end falls to it.
+ * Each step evaluates L where those moves landed (the fixed-point iteration
+ * gamma <- R / L(gamma), from both ends). L is piecewise constant in gamma
+ * (it changes only where a unit's interval starts to straddle a clip point),
+ * so the upper end is often exactly r*: L there equals L at the lower end, the
+ * point is valid and the bracket closes. A step that does not halve the
+ * bracket is followed by a bisection step, so the search never needs more
+ * than twice the bisection's evaluations. It stops, like the bisection, when
+ * hi - lo <= tol * hi; the lower end is always the radius of an evaluated
+ * pair, so the returned radius (the best evaluated pair) is at least
+ * (1 - tol) r*.
+ */
+async function fixedPoint(R: number, evalL: (g: number) => Promise<number>, hi0: number, Lhi0: number, tol: number, maxIter: number): Promise<void> {
+  let hi = hi0; // gamma L(gamma) > R there (checked by the caller)
+  let hiEvaluated = true;
+  let lo = R / Lhi0; // the radius of the pair (hi0, L(hi0))
+  let Llo: number | undefined; // L(lo), once evaluated
+  let bisect = false;
+  for (let it = 0; it < maxIter && hi - lo > tol * hi; it++) {
+    const before = hi - lo;
+    let g: number;
+    if (!bisect && Llo === undefined) g = lo;
+    else if (!bisect && !hiEvaluated) g = hi;
+    else g = 0.5 * (lo + hi);
+    const Lg = await evalL(g);
+    if (Lg * g <= R) {
+      lo = g;
+      Llo = Lg;
+      if (Lg > 0 && R / Lg < hi) {
+        hi = Math.max(lo, R / Lg);
+        hiEvaluated = false;
+      }
+    } else {
+      hi = g;
+      hiEvaluated = true;
+      if (R / Lg > lo) {
+        lo = R / Lg;
+        Llo = undefined;
+      }
+    }
+    // Never two bisections in a row; one after any step that left more than half the bracket.
+    bisect = !bisect && hi - lo > 0.5 * before;
+  }
 }
 
 /**
