@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { RunSummary, findCertifyLogs, pickRuns, summarizeRun, GLOBAL_BOUND_FILE } from '../lib/report/tables';
-import { claimsMarkdown, evaluateClaims } from '../lib/report/claims';
+import { claimsMarkdown, evaluateClaims, otherRunComparisons } from '../lib/report/claims';
 import { writeFileAtomic } from '../lib/io/atomic';
 import { baseClassifierRows } from '../lib/report/base-classifier';
 import { splitSignalRows } from '../lib/report/split-signal';
@@ -85,6 +85,27 @@ async function splitSignalTable(summaries: readonly RunSummary[]): Promise<strin
   return lines.join('\n') + '\n';
 }
 
+/** Runs the claims leave out (another seed of a config), each beside the run the claims use and RS at its sigma. */
+function otherRunsSection(summaries: readonly RunSummary[], used: readonly RunSummary[]): string {
+  const other = otherRunComparisons(summaries, used);
+  if (!other.length) return '';
+  const lines = [
+    '## Runs beside the claims',
+    '',
+    'Published runs that the claims above do not use, because the plan\'s run of the same config is preferred (a second training seed has its own scale name). Each is compared with that run and, for SPLITZ, with RS at the same sigma, as Table III would with this run instead (mean paired ACR difference over the images both logs certify, 95% interval).',
+    '',
+    '| run | comparison | ACR of the run | ACR of the other | difference [95% interval] | verdict |',
+    '| --- | --- | ---: | ---: | --- | --- |',
+  ];
+  for (const { run, comparisons } of other) {
+    for (const c of comparisons) {
+      const ci = c.ci ? `${(c.oursA - c.oursB).toFixed(3)} [${c.ci[0].toFixed(3)}, ${c.ci[1].toFixed(3)}]` : '-';
+      lines.push(`| ${run.config}-${run.scale} | ${c.label.replace(/^ACR: /, '')} | ${c.oursA.toFixed(3)} | ${c.oursB.toFixed(3)} | ${ci} | ${c.verdict} |`);
+    }
+  }
+  return lines.join('\n') + '\n\n';
+}
+
 /** The generated block of the document (markers included) and the claims it states, from the runs under RESULTS. */
 export async function generateClaims(results: string): Promise<{ block: string; claims: ReturnType<typeof evaluateClaims> }> {
   await initBackend();
@@ -124,7 +145,7 @@ export async function generateClaims(results: string): Promise<{ block: string; 
     '## Claims, checked',
     '',
     claimsMarkdown(claims),
-    END,
+    otherRunsSection(summaries, runs) + END,
   ].join('\n');
   return { block: generated, claims };
 }

@@ -7,8 +7,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ImageRadii, combine, compareAccuracy, compareAcr, evaluateClaims, claimsMarkdown, mcnemarExact } from '../lib/report/claims';
-import { summarizeRun } from '../lib/report/tables';
+import { ImageRadii, combine, compareAccuracy, compareAcr, evaluateClaims, claimsMarkdown, mcnemarExact, otherRunComparisons } from '../lib/report/claims';
+import { pickRuns, summarizeRun } from '../lib/report/tables';
 import { makeRun } from './report-helpers';
 
 const radii = (list: Array<[number, boolean]>): ImageRadii => new Map(list.map(([radius, correct], i) => [i, { radius, correct }]));
@@ -100,5 +100,39 @@ describe('evaluateClaims on synthetic runs', () => {
     const md = claimsMarkdown(claims);
     expect(md).toContain('| Table I | **holds** |');
     expect(md).toContain('McNemar p');
+  });
+});
+
+describe('otherRunComparisons', () => {
+  let root: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-other-'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('a second seed of a SPLITZ config is set beside the one the claims use and beside RS at its sigma', () => {
+    const images = (r: number, n = 40): Array<[number, 0 | 1]> => Array.from({ length: n }, () => [r, 1]);
+    const seed0 = summarizeRun(makeRun(root, { name: 'mnist-splitz-sigma1.00', dataset: 'mnist', sigma: 1, split: 1, images: images(0.2), both: true }));
+    const seed1 = summarizeRun(makeRun(root, { name: 'mnist-splitz-sigma1.00', dataset: 'mnist', sigma: 1, split: 1, images: images(1.5), both: true, scale: 'reduced-seed1' }));
+    const rs = summarizeRun(makeRun(root, { name: 'mnist-rs-sigma1.00', dataset: 'mnist', sigma: 1, split: 0, images: images(1.0) }));
+    const used = pickRuns([seed0, seed1, rs]);
+    // The claims keep the plan's scale; the other seed is not among them.
+    expect(used).toContain(seed0);
+    expect(used).not.toContain(seed1);
+    const other = otherRunComparisons([seed0, seed1, rs], used);
+    expect(other).toHaveLength(1);
+    expect(other[0].run).toBe(seed1);
+    const [vsSeed0, vsRs, vsRsPaper] = other[0].comparisons;
+    expect(vsSeed0.oursA).toBeCloseTo(1.5, 12);
+    expect(vsSeed0.oursB).toBeCloseTo(0.2, 12);
+    expect(vsSeed0.verdict).toBe('holds');
+    expect(vsRs.label).toMatch(/vs RS sigma 1 \(reduced\), sound bound/);
+    expect(vsRs.oursA).toBeCloseTo(1.5, 12);
+    expect(vsRs.oursB).toBeCloseTo(1.0, 12);
+    expect(vsRs.verdict).toBe('holds');
+    // The paper's bound column (1.25 x the sound radius in these fake logs).
+    expect(vsRsPaper.oursA).toBeCloseTo(1.875, 12);
+    // Nothing to say when every run is used.
+    expect(otherRunComparisons([seed0, rs], pickRuns([seed0, rs]))).toEqual([]);
   });
 });

@@ -197,6 +197,34 @@ function ordered(runs: readonly RunSummary[], pairs: [string, string, string][],
   return { comparisons, used };
 }
 
+/**
+ * Runs that the claims do not use because another run of the same config is
+ * preferred (pickRuns: e.g. a second training seed at its own scale name),
+ * set beside the ones they use: for each such SPLITZ or RS reference run,
+ * its ACR against the used run of the same config (how much the draw
+ * matters) and, for SPLITZ, against the used RS run at the same sigma
+ * (Table III's comparison with this run instead), with the sound bound and,
+ * where logged, the paper's.
+ */
+export function otherRunComparisons(all: readonly RunSummary[], used: readonly RunSummary[]): Array<{ run: RunSummary; comparisons: Comparison[] }> {
+  const out: Array<{ run: RunSummary; comparisons: Comparison[] }> = [];
+  const usedSet = new Set(used);
+  for (const r of all) {
+    if (usedSet.has(r)) continue;
+    if (!new RegExp(`^${r.dataset}-(splitz|rs)-sigma[0-9.]+$`).test(r.config)) continue;
+    const comparisons: Comparison[] = [];
+    const same = used.find((u) => u.config === r.config);
+    if (same) comparisons.push(compareAcr(`ACR: ${r.config} (${r.scale}) vs (${same.scale})`, imageRadii(r), imageRadii(same)));
+    const rs = r.method === 'SPLITZ' ? referenceRuns(used, r.dataset, 'RS').find((x) => x.sigma === r.sigma) : undefined;
+    if (rs) {
+      comparisons.push(compareAcr(`ACR: ${r.config} (${r.scale}) vs RS sigma ${rs.sigma} (${rs.scale}), sound bound`, imageRadii(r), imageRadii(rs)));
+      if (r.otherRadii.paper) comparisons.push(compareAcr(`ACR: ${r.config} (${r.scale}) vs RS sigma ${rs.sigma} (${rs.scale}), paper's bound`, imageRadii(r, 'radius_paper'), imageRadii(rs)));
+    }
+    if (comparisons.length) out.push({ run: r, comparisons });
+  }
+  return out;
+}
+
 const MNIST_EPS = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5];
 
 /**
