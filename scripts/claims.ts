@@ -94,7 +94,7 @@ function otherRunsSection(summaries: readonly RunSummary[], used: readonly RunSu
     '',
     'Published runs that the claims above do not use, because the plan\'s run of the same config is preferred (a second training seed has its own scale name). Each is compared with that run and, for SPLITZ, with RS at the same sigma, as Table III would with this run instead (mean paired ACR difference over the images both logs certify, 95% interval).',
     '',
-    '| run | comparison | ACR of the run | ACR of the other | difference [95% interval] | verdict |',
+    '| run | comparison | ACR of the run | ACR of the other | difference [95% interval] | the run beats the other |',
     '| --- | --- | ---: | ---: | --- | --- |',
   ];
   for (const { run, comparisons } of other) {
