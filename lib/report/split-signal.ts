@@ -22,6 +22,7 @@
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { gather } from '../data/batches';
 import { ImageDataset } from '../data/types';
 import { readCertifyLog } from '../eval/log';
 import { checkpointExists, loadCheckpoint } from '../io/checkpoint';
@@ -112,11 +113,8 @@ export async function splitSignalRows(
     if (!tests.has(r.dataset)) tests.set(r.dataset, await loadDataset(r.dataset, 'test'));
     const test = tests.get(r.dataset) as ImageDataset;
     const idx = readCertifyLog(r.certifyLog).records.slice(0, maxImages).map((x) => x.idx);
-    const per = test.shape[0] * test.shape[1] * test.shape[2];
-    const pixels = new Float32Array(idx.length * per);
-    idx.forEach((i, k) => pixels.set(test.images.subarray(i * per, (i + 1) * per), k * per));
     const ck = await loadCheckpoint(ckDir);
-    const x = tf.tensor4d(pixels, [idx.length, ...test.shape]);
+    const x = tf.tensor4d(gather(test, idx).images, [idx.length, ...test.shape]);
     try {
       const s = splitSignal(splitModel(ck.model, r.split), x, r.sigma);
       rows.push({ config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, ...s });
