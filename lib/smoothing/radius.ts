@@ -174,18 +174,18 @@ async function fixedPoint(R: number, evalL: (g: number) => Promise<number>, hi0:
   let hi = hi0; // gamma L(gamma) > R there (checked by the caller)
   let hiEvaluated = true;
   let lo = R / Lhi0; // the radius of the pair (hi0, L(hi0))
-  let Llo: number | undefined; // L(lo), once evaluated
+  let loEvaluated = false; // lo may be a free move (the radius of an invalid pair), not yet evaluated
   let bisect = false;
   for (let it = 0; it < maxIter && hi - lo > tol * hi; it++) {
     const before = hi - lo;
     let g: number;
-    if (!bisect && Llo === undefined) g = lo;
+    if (!bisect && !loEvaluated) g = lo;
     else if (!bisect && !hiEvaluated) g = hi;
     else g = 0.5 * (lo + hi);
     const Lg = await evalL(g);
     if (Lg * g <= R) {
       lo = g;
-      Llo = Lg;
+      loEvaluated = true;
       if (Lg > 0 && R / Lg < hi) {
         hi = Math.max(lo, R / Lg);
         hiEvaluated = false;
@@ -195,7 +195,7 @@ async function fixedPoint(R: number, evalL: (g: number) => Promise<number>, hi0:
       hiEvaluated = true;
       if (R / Lg > lo) {
         lo = R / Lg;
-        Llo = undefined;
+        loEvaluated = false;
       }
     }
     // Never two bisections in a row; one after any step that left more than half the bracket.
