@@ -75,11 +75,22 @@ async function splitSignalTable(summaries: readonly RunSummary[]): Promise<strin
   const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
   const { rows, skipped } = await splitSignalRows(summaries);
   const lines = [
-    '| run | sigma | split | test images | spread of f_L(x) | spread / sigma | pre-activations of the last ReLU_theta in (0, theta) (%) | off, <= 0 (%) |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | sigma | split | test images | spread of f_L(x) | spread / sigma | pre-activations of the last ReLU_theta in (0, theta) (%) | off, <= 0 (%) | \\|\\|J(x)\\|\\| | L(x, 0) | L(x, gamma_train) | L(x, 0) / \\|\\|J(x)\\|\\| |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const num = (v: number | null, digits: number) => (v === null ? '-' : v.toFixed(digits));
   for (const r of rows) {
-    lines.push(`| ${r.config}-${r.scale} | ${r.sigma} | ${r.split} | ${r.images} | ${r.spread.toFixed(3)} | ${r.snr.toFixed(2)} | ${pct(r.linear_fraction)} | ${pct(r.below_fraction)} |`);
+    lines.push(
+      `| ${r.config}-${r.scale} | ${r.sigma} | ${r.split} | ${r.images} | ${r.spread.toFixed(3)} | ${r.snr.toFixed(2)} | ${pct(r.linear_fraction)} | ${pct(r.below_fraction)} | ` +
+        `${num(r.jacobian_norm, 3)} | ${num(r.bound_at_x, 3)} | ${num(r.bound_train, 3)} | ${num(r.bound_over_jacobian, 2)} |`,
+    );
+  }
+  const stretch = rows.find((r) => r.stretch_images > 0);
+  if (stretch) {
+    lines.push(
+      '',
+      `The last four columns are means over the first ${stretch.stretch_images} of those images, by power iteration (100 steps; lower estimates): ||J(x)|| is the spectral norm of f_L's Jacobian at x, what f_L really stretches a small step (lib/lipschitz/jacobian.ts); L(x, 0) and L(x, gamma_train) are the bound of eq. 18 (\`paper\` mode), the second being what the training loss holds at theta_lip. For one affine layer L(x, 0) = ||J(x)||; for more, the bound multiplies one norm per layer.`,
+    );
   }
   if (skipped.length) lines.push('', `Not measured (no checkpoint published beside the log): ${skipped.join('; ')}.`);
   return lines.join('\n') + '\n';

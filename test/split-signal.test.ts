@@ -75,6 +75,25 @@ describe('splitSignal', () => {
     expect(s.linear_fraction).toBe(1);
     expect(s.below_fraction).toBe(0);
     expect(s.clipped_fraction).toBe(0);
+    // f_L = 0.3 x + 0.01 with every unit linear: its Jacobian is 0.3 I, and the one-layer bound is the same.
+    expect(s.stretch_images).toBe(Math.min(50, N));
+    expect(s.jacobian_norm as number).toBeCloseTo(0.3, 3);
+    expect(s.bound_at_x as number).toBeCloseTo(0.3, 3);
+    expect(s.bound_train).toBeNull();
+    expect(s.bound_over_jacobian as number).toBeCloseTo(1, 3);
+    x.dispose();
+    m.dispose();
+  });
+
+  test('the stretch of f_L: ||J(x)|| = a on a linear f_L; L(x, gamma_train) counts the units the ball can switch on', () => {
+    const { x } = inputs();
+    // u = 2 x - 0.8 clipped to [0, 0.5]: at x some units are off or clipped, but within gamma = 10 of x every unit can vary.
+    const m = model(2, -0.8, 0.5);
+    const s = splitSignal(splitModel(m, 1), x, 1, { gammaTrain: 10, stretchImages: 5, iterations: 50 });
+    expect(s.stretch_images).toBe(5);
+    expect(s.jacobian_norm as number).toBeCloseTo(2, 2);
+    expect(s.bound_at_x as number).toBeCloseTo(2, 2);
+    expect(s.bound_train as number).toBeCloseTo(2, 2);
     x.dispose();
     m.dispose();
   });
@@ -107,6 +126,8 @@ describe('splitSignal', () => {
     expect(s.spread).toBeCloseTo(spreadByHand(v, (t) => t), 5);
     expect(s.snr).toBeCloseTo(spreadByHand(v, (t) => t) / 0.25, 4);
     expect(s.linear_fraction).toBeNull();
+    expect(s.jacobian_norm).toBeNull();
+    expect(s.stretch_images).toBe(0);
     x.dispose();
     m.dispose();
   });

@@ -19,6 +19,14 @@
  * (pre-activations in (0, theta), where the unit passes the signal and counts
  * in L) says how much of f_L's output is plain scaling. Measured at the last
  * ReLU_theta of f_L.
+ *
+ * The same rows hold f_L's real stretch against its bound: the mean spectral
+ * norm of the Jacobian ||J(x)|| (lib/lipschitz/jacobian.ts) beside the mean
+ * bound L(x, 0) and L(x, gamma_train) of eq. 18, the latter being what the
+ * training loss holds at theta_lip. For a one-layer f_L, L(x, 0) = ||J(x)||;
+ * with more layers the bound multiplies per-layer norms and sits above, and
+ * training against it shrinks the real stretch by that factor. These use power
+ * iteration (both are lower estimates) on the first images only, to stay cheap.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -26,6 +34,8 @@ import { gather } from '../data/batches';
 import { ImageDataset } from '../data/types';
 import { readCertifyLog } from '../eval/log';
 import { checkpointExists, loadCheckpoint } from '../io/checkpoint';
+import { jacobianNorm } from '../lipschitz/jacobian';
+import { localLipschitz } from '../lipschitz/local';
 import { SplitModel, splitModel } from '../models/split';
 import { loadDataset } from '../runner/common';
 import { RunSummary } from './tables';
@@ -44,6 +54,33 @@ export interface SplitSignal {
   below_fraction: number | null;
   linear_fraction: number | null;
   clipped_fraction: number | null;
+  /** Images behind the four fields below (the first of the batch); 0 for RS. */
+  stretch_images: number;
+  /** Mean ||J(x)||_2 of f_L (power iteration); null for RS (f_L the identity). */
+  jacobian_norm: number | null;
+  /** Mean L(x, 0) and L(x, gamma_train) of eq. 18 (`paper` mode, power iteration); null for RS or without gamma_train. */
+  bound_at_x: number | null;
+  bound_train: number | null;
+  /** Mean over images of L(x, 0) / ||J(x)||: how much the product of per-layer norms overstates the real stretch. */
+  bound_over_jacobian: number | null;
+}
+
+export interface SplitSignalOptions {
+  /** gamma_train of the run, for bound_train. */
+  gammaTrain?: number | null;
+  /** Images for the stretch fields (default 50: the first of the batch). */
+  stretchImages?: number;
+  /** Power-iteration steps of both the Jacobian and the bound (default 100). */
+  iterations?: number;
+}
+
+const mean = (a: ArrayLike<number>): number => Array.from(a).reduce((p, q) => p + q, 0) / a.length;
+
+/** L(x, gamma) in `paper` mode, its power-iteration vectors disposed. */
+function paperBound(split: SplitModel, x: tf.Tensor, gamma: number, iterations: number): Float64Array {
+  const r = localLipschitz(split, x, gamma, { mode: 'paper', iterations, seed: 0 });
+  tf.dispose(r.vectors ?? []);
+  return r.L;
 }
 
 /** sqrt of the summed per-coordinate variances across the batch (axis 0; population variance). */
@@ -56,7 +93,7 @@ function spreadOf(u: tf.Tensor): number {
 }
 
 /** The split's signal on a batch of inputs x (batch first), for noise level sigma. */
-export function splitSignal(split: SplitModel, x: tf.Tensor, sigma: number): SplitSignal {
+export function splitSignal(split: SplitModel, x: tf.Tensor, sigma: number, options: SplitSignalOptions = {}): SplitSignal {
   if (!(sigma > 0)) throw new RangeError(`splitSignal: sigma must be > 0, got ${sigma}`);
   if (x.shape[0] < 2) throw new RangeError(`splitSignal: needs at least 2 images to measure their spread, got ${x.shape[0]}`);
   const u = split.fL(x);
@@ -78,7 +115,25 @@ export function splitSignal(split: SplitModel, x: tf.Tensor, sigma: number): Spl
     clipped = counts[1] / counts[2];
     linear = 1 - below - clipped;
   }
-  return { images: x.shape[0], units, spread, coordinate_std: spread / Math.sqrt(units), snr: spread / sigma, below_fraction: below, linear_fraction: linear, clipped_fraction: clipped };
+  const stretch = { stretch_images: 0, jacobian_norm: null as number | null, bound_at_x: null as number | null, bound_train: null as number | null, bound_over_jacobian: null as number | null };
+  if (split.s > 0) {
+    const m = Math.min(options.stretchImages ?? 50, x.shape[0]);
+    const iterations = options.iterations ?? 100;
+    const xs = tf.slice(x, 0, m);
+    try {
+      const J = jacobianNorm(split, xs, { iterations });
+      const L0 = paperBound(split, xs, 0, iterations);
+      const g = options.gammaTrain;
+      stretch.stretch_images = m;
+      stretch.jacobian_norm = mean(J);
+      stretch.bound_at_x = mean(L0);
+      stretch.bound_train = g === undefined || g === null ? null : mean(paperBound(split, xs, g, iterations));
+      stretch.bound_over_jacobian = mean(Array.from(L0, (l, i) => l / J[i]));
+    } finally {
+      xs.dispose();
+    }
+  }
+  return { images: x.shape[0], units, spread, coordinate_std: spread / Math.sqrt(units), snr: spread / sigma, below_fraction: below, linear_fraction: linear, clipped_fraction: clipped, ...stretch };
 }
 
 /** splitSignal of one published (or quick) run, on the test images its certification log holds. */
@@ -116,7 +171,7 @@ export async function splitSignalRows(
     const ck = await loadCheckpoint(ckDir);
     const x = tf.tensor4d(gather(test, idx).images, [idx.length, ...test.shape]);
     try {
-      const s = splitSignal(splitModel(ck.model, r.split), x, r.sigma);
+      const s = splitSignal(splitModel(ck.model, r.split), x, r.sigma, { gammaTrain: r.gamma_train });
       rows.push({ config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, ...s });
     } finally {
       x.dispose();
