@@ -142,6 +142,26 @@ describe('float64 operators and sound spectral bounds', () => {
     model.dispose();
   });
 
+  test('a Lanczos estimate stopped short (3 steps) is recovered: the bound stays within 0.2% of the exact sigma', () => {
+    const r = rng(17);
+    const n = 60;
+    // Zero-mean entries: the top of the spectrum is crowded, so 3 Lanczos steps land well below it.
+    const W: Csr = {
+      rows: n,
+      cols: n,
+      rowStart: Int32Array.from({ length: n + 1 }, (_, i) => i * n),
+      colIdx: Int32Array.from({ length: n * n }, (_, k) => k % n),
+      vals: Float64Array.from({ length: n * n }, () => r()),
+      maxRowNnz: n,
+    };
+    const exact = exactSigma(denseOf(W));
+    const sound = soundSpectralNorm(W, undefined, undefined, { lanczosSteps: 3 });
+    // Before the retry, every shift up to 10% failed here and Gershgorin's bound was used.
+    expect(sound.method).toBe('cholesky');
+    expect(sound.upper).toBeGreaterThanOrEqual(exact);
+    expect(sound.upper).toBeLessThanOrEqual(exact * 1.002);
+  });
+
   test('dense: sound >= exact sigma (wide and tall, masked), and an empty mask gives 0', () => {
     const r = rng(9);
     for (const [rows, cols] of [
