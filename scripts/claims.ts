@@ -16,6 +16,7 @@ import { claimsMarkdown, evaluateClaims, otherRunComparisons } from '../lib/repo
 import { writeFileAtomic } from '../lib/io/atomic';
 import { baseClassifierRows } from '../lib/report/base-classifier';
 import { splitSignalRows } from '../lib/report/split-signal';
+import { noiseThroughSplitRows } from '../lib/report/noise-through-split';
 import { initBackend } from '../lib/backend';
 
 const START = '<!-- generated:start (npm run claims) -->';
@@ -96,6 +97,23 @@ async function splitSignalTable(summaries: readonly RunSummary[]): Promise<strin
   return lines.join('\n') + '\n';
 }
 
+/** The noise-through-the-split table (lib/report/noise-through-split.ts): singular values of J(x) at each run's first certified image. */
+async function noiseThroughSplitTable(summaries: readonly RunSummary[]): Promise<string> {
+  const { rows, skipped } = await noiseThroughSplitRows(summaries);
+  const lines = [
+    '| run | sigma | split | test image | s_max | s_i / s_max at 10 / 25 / 50 / 75 / 90% | directions with s_i >= s_max / 2 (%) | noise credited, sigma / s_max | noise along the median direction, sigma / s_median |',
+    '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.config}-${r.scale} | ${r.sigma} | ${r.split} | ${r.image} | ${r.s_max.toFixed(3)} | ${r.quantiles.map((q) => q.toFixed(2)).join(' / ')} | ` +
+        `${(100 * r.above_half).toFixed(1)} | ${r.noise_credited.toFixed(3)} | ${r.noise_median.toFixed(3)} |`,
+    );
+  }
+  if (skipped.length) lines.push('', `Not measured: ${skipped.join('; ')}.`);
+  return lines.join('\n') + '\n';
+}
+
 /** Runs the claims leave out (another seed of a config), each beside the run the claims use and RS at its sigma. */
 function otherRunsSection(summaries: readonly RunSummary[], used: readonly RunSummary[]): string {
   const other = otherRunComparisons(summaries, used);
@@ -153,6 +171,11 @@ export async function generateClaims(results: string): Promise<{ block: string; 
     'What f_R gets to see: f_L(x) + delta. `spread` is the root mean square distance of f_L(x) from its mean over the run\'s certified test images (for RS, f_L is the identity: the pixels\' spread); the noise has standard deviation sigma along any direction, so spread / sigma is the signal-to-noise ratio at the split. The Lipschitz term lowers L(x) most cheaply by scaling f_L down, which scales the spread down with it; ReLU_theta units lower the bound without that cost only outside (0, theta). Computed from each published checkpoint (lib/report/split-signal.ts; notebook 06 shows the same table).',
     '',
     await splitSignalTable(summaries),
+    '## The noise through the split',
+    '',
+    'Where f_L is linear, f_L(x) = J x + c, the noise delta added at the split acts on the input as N(0, sigma^2 (J^T J)^-1): noise sigma / s_i along the i-th right singular vector of J, while Theorem 1 credits the radius with the least of it, sigma / s_max (L >= s_max). So against RS at sigma / s_max, which certifies the same radius from the same pA, a linear f_L leaves its f_R as much noise or more in every direction; only the directions with s_i near s_max are noised as the radius assumes. For RS every s_i is 1. The singular values are of the Jacobian at each run\'s first certified test image (central differences and an eigendecomposition of J^T J: lib/lipschitz/jacobian.ts, lib/report/noise-through-split.ts; notebook 06 shows the same table).',
+    '',
+    await noiseThroughSplitTable(summaries),
     '## Claims, checked',
     '',
     claimsMarkdown(claims),

@@ -7,6 +7,6 @@ export { BoundMode, LocalLipschitzOptions, LocalLipschitzResult, LocalLipschitzT
 export { AffineBounds, Intervals, maskCount } from './intervals';
 export { LayerNorm, GlobalOptions, GlobalSplitBound, globalLayerLipschitz, globalLipschitzOfSplit, powerIterationNorm, soundLayerNorm } from './global';
 export { SoundNorm, soundSpectralNorm } from './sound';
-export { JacobianNormOptions, jacobianNorm } from './jacobian';
+export { JacobianNormOptions, JacobianSpectrumOptions, jacobianNorm, jacobianSingularValues } from './jacobian';
 export { Csr, left64 } from './ops64';
 export { intervalBoundsTf } from './tfops';

@@ -21,6 +21,7 @@
  * max_t ||J v_t|| approaches ||J(x)|| from below.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { SplitModel } from '../models/split';
 import { seededRandomNormal } from './seed';
 
@@ -81,4 +82,71 @@ export function jacobianNorm(split: SplitModel, x: tf.Tensor, options: JacobianN
   }
   v.dispose();
   return best;
+}
+
+export interface JacobianSpectrumOptions {
+  /** Finite-difference step h in raw input units (default 1e-3). */
+  step?: number;
+  /** Refuse inputs with more coordinates than this (default 1024): the Gram matrix is n x n and its eigendecomposition O(n^3). */
+  maxInputs?: number;
+  /** Input coordinates per forward pass when building J (default 256; bounds memory). */
+  chunk?: number;
+}
+
+/**
+ * All singular values of f_L's Jacobian at ONE input x (shape inputShape or
+ * [1, ...inputShape]), largest first: J is built column by column from
+ * central differences along each input coordinate (exact for piecewise-linear
+ * f_L unless a unit sits within h of a kink), and the singular values are the
+ * square roots of the eigenvalues of J^T J (ml-matrix, float64).
+ *
+ * Why all of them: noise delta added after a linear f_L = J x + c reaches the
+ * input space as N(0, sigma^2 (J^T J)^-1), noise sigma / s_i along the i-th
+ * right singular vector, while Theorem 1 credits the radius with sigma / s_max
+ * only. The spread of the s_i says how much more noise f_R has to see through
+ * than the radius is paid for.
+ */
+export function jacobianSingularValues(split: SplitModel, x: tf.Tensor, options: JacobianSpectrumOptions = {}): Float64Array {
+  const h = options.step ?? 1e-3;
+  if (!(h > 0) || !Number.isFinite(h)) throw new RangeError(`jacobianSingularValues: step must be a finite number > 0, got ${h}`);
+  const n = split.inputShape.reduce((a, b) => a * b, 1);
+  const x1 = x.rank === split.inputShape.length ? tf.expandDims(x, 0) : x;
+  if (x1.rank !== split.inputShape.length + 1 || x1.shape[0] !== 1 || x1.size !== n) {
+    if (x1 !== x) x1.dispose();
+    throw new Error(`jacobianSingularValues: x must be one input of shape [${split.inputShape.join(', ')}] (or [1, ...]), got [${x.shape.join(', ')}]`);
+  }
+  const maxInputs = options.maxInputs ?? 1024;
+  if (n > maxInputs) {
+    if (x1 !== x) x1.dispose();
+    throw new RangeError(`jacobianSingularValues: the input has ${n} coordinates, more than maxInputs = ${maxInputs}; the ${n} x ${n} eigendecomposition would be slow (raise maxInputs to run it anyway)`);
+  }
+  if (split.leftOps.every((o) => o.kind !== 'conv' && o.kind !== 'dense')) {
+    if (x1 !== x) x1.dispose();
+    return new Float64Array(n).fill(1);
+  }
+  // Rows of JT are the columns of J: (f_L(x + h e_i) - f_L(x - h e_i)) / 2h.
+  const chunk = options.chunk ?? 256;
+  const parts: tf.Tensor2D[] = [];
+  for (let i0 = 0; i0 < n; i0 += chunk) {
+    const m = Math.min(chunk, n - i0);
+    parts.push(
+      tf.tidy(() => {
+        const E = tf.reshape(tf.mul(tf.oneHot(tf.range(i0, i0 + m, 1, 'int32'), n), h), [m, ...split.inputShape]);
+        const d = tf.sub(split.fL(tf.add(x1, E)), split.fL(tf.sub(x1, E)));
+        return tf.div(tf.reshape(d, [m, -1]), 2 * h) as tf.Tensor2D;
+      }),
+    );
+  }
+  if (x1 !== x) x1.dispose();
+  const gram = tf.tidy(() => {
+    const JT = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+    return tf.matMul(JT, JT, false, true);
+  });
+  tf.dispose(parts);
+  const g = gram.dataSync();
+  gram.dispose();
+  const M = new Matrix(n, n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M.set(i, j, 0.5 * (g[i * n + j] + g[j * n + i]));
+  const eig = new EigenvalueDecomposition(M, { assumeSymmetric: true }).realEigenvalues;
+  return Float64Array.from(eig, (v) => Math.sqrt(Math.max(0, v))).sort().reverse();
 }

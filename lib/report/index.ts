@@ -10,3 +10,4 @@ export * from './quick';
 export * from './lipschitz-nets';
 export * from './base-classifier';
 export * from './split-signal';
+export * from './noise-through-split';

@@ -146,17 +146,18 @@ export interface SplitSignalRow extends SplitSignal {
 }
 
 /**
- * splitSignal for each run whose best checkpoint sits beside its certification
- * log (`best/`, as data/results and the quick runs keep it), on the first
- * `maxImages` test images of that log (the images it certified). Runs without
- * a checkpoint there are left out: the result says which.
+ * Calls `measure` for each run whose best checkpoint sits beside its
+ * certification log (`best/`, as data/results and the quick runs keep it),
+ * with f_L and f_R cut at the run's split and the first `maxImages` test
+ * images of that log (the images it certified), in the log's order. Runs
+ * without a checkpoint there are left out: `skipped` says which.
  */
-export async function splitSignalRows(
+export async function measurePublishedCheckpoints<T>(
   runs: readonly RunSummary[],
-  options: { maxImages?: number } = {},
-): Promise<{ rows: SplitSignalRow[]; skipped: string[] }> {
-  const maxImages = options.maxImages ?? 500;
-  const rows: SplitSignalRow[] = [];
+  maxImages: number,
+  measure: (run: RunSummary, split: SplitModel, x: tf.Tensor, idx: number[]) => T,
+): Promise<{ rows: T[]; skipped: string[] }> {
+  const rows: T[] = [];
   const skipped: string[] = [];
   const tests = new Map<string, ImageDataset>();
   for (const r of runs) {
@@ -171,12 +172,26 @@ export async function splitSignalRows(
     const ck = await loadCheckpoint(ckDir);
     const x = tf.tensor4d(gather(test, idx).images, [idx.length, ...test.shape]);
     try {
-      const s = splitSignal(splitModel(ck.model, r.split), x, r.sigma, { gammaTrain: r.gamma_train });
-      rows.push({ config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, ...s });
+      rows.push(measure(r, splitModel(ck.model, r.split), x, idx));
     } finally {
       x.dispose();
       ck.model.dispose();
     }
   }
   return { rows, skipped };
+}
+
+/** splitSignal of each run with a published checkpoint, on the test images its certification log holds (see measurePublishedCheckpoints). */
+export async function splitSignalRows(
+  runs: readonly RunSummary[],
+  options: { maxImages?: number } = {},
+): Promise<{ rows: SplitSignalRow[]; skipped: string[] }> {
+  return measurePublishedCheckpoints(runs, options.maxImages ?? 500, (r, split, x) => ({
+    config: r.config,
+    scale: r.scale,
+    method: r.method,
+    sigma: r.sigma,
+    split: r.split,
+    ...splitSignal(split, x, r.sigma, { gammaTrain: r.gamma_train }),
+  }));
 }
