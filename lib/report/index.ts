@@ -11,3 +11,4 @@ export * from './lipschitz-nets';
 export * from './base-classifier';
 export * from './split-signal';
 export * from './noise-through-split';
+export * from './bound-tightness';

@@ -92,7 +92,7 @@ export async function noiseThroughSplitRows(
 ): Promise<{ rows: NoiseThroughSplitRow[]; skipped: string[] }> {
   const maxInputs = options.maxInputs ?? 1024;
   const tooLarge: string[] = [];
-  const { rows, skipped } = await measurePublishedCheckpoints(runs, 1, (r, split, x, idx): NoiseThroughSplitRow | undefined => {
+  const { rows, skipped } = await measurePublishedCheckpoints(runs, 1, (r, split, x, records): NoiseThroughSplitRow | undefined => {
     const n = split.inputShape.reduce((a, b) => a * b, 1);
     if (n > maxInputs) {
       tooLarge.push(`${r.config} (${r.scale}): ${n.toLocaleString('en-US')} input coordinates, more than ${maxInputs.toLocaleString('en-US')}`);
@@ -101,7 +101,7 @@ export async function noiseThroughSplitRows(
     const s = jacobianSingularValues(split, x, { ...options, maxInputs });
     const summary = noiseThroughSplit(s, r.sigma);
     const spectrum = Float64Array.from(s, (v) => v / summary.s_max).sort().reverse();
-    return { config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, image: idx[0], ...summary, spectrum };
+    return { config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, image: records[0].idx, ...summary, spectrum };
   });
   return { rows: rows.filter((r): r is NoiseThroughSplitRow => r !== undefined), skipped: [...skipped, ...tooLarge] };
 }

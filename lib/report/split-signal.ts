@@ -32,7 +32,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { gather } from '../data/batches';
 import { ImageDataset } from '../data/types';
-import { readCertifyLog } from '../eval/log';
+import { CertifyRecord, readCertifyLog } from '../eval/log';
 import { checkpointExists, loadCheckpoint } from '../io/checkpoint';
 import { jacobianNorm } from '../lipschitz/jacobian';
 import { localLipschitz } from '../lipschitz/local';
@@ -149,13 +149,14 @@ export interface SplitSignalRow extends SplitSignal {
  * Calls `measure` for each run whose best checkpoint sits beside its
  * certification log (`best/`, as data/results and the quick runs keep it),
  * with f_L and f_R cut at the run's split and the first `maxImages` test
- * images of that log (the images it certified), in the log's order. Runs
+ * images of that log (the images it certified) with their log records, in
+ * the log's order. Runs
  * without a checkpoint there are left out: `skipped` says which.
  */
 export async function measurePublishedCheckpoints<T>(
   runs: readonly RunSummary[],
   maxImages: number,
-  measure: (run: RunSummary, split: SplitModel, x: tf.Tensor, idx: number[]) => T,
+  measure: (run: RunSummary, split: SplitModel, x: tf.Tensor, records: CertifyRecord[]) => T,
 ): Promise<{ rows: T[]; skipped: string[] }> {
   const rows: T[] = [];
   const skipped: string[] = [];
@@ -168,11 +169,12 @@ export async function measurePublishedCheckpoints<T>(
     }
     if (!tests.has(r.dataset)) tests.set(r.dataset, await loadDataset(r.dataset, 'test'));
     const test = tests.get(r.dataset) as ImageDataset;
-    const idx = readCertifyLog(r.certifyLog).records.slice(0, maxImages).map((x) => x.idx);
+    const records = readCertifyLog(r.certifyLog).records.slice(0, maxImages);
+    const idx = records.map((x) => x.idx);
     const ck = await loadCheckpoint(ckDir);
     const x = tf.tensor4d(gather(test, idx).images, [idx.length, ...test.shape]);
     try {
-      rows.push(measure(r, splitModel(ck.model, r.split), x, idx));
+      rows.push(measure(r, splitModel(ck.model, r.split), x, records));
     } finally {
       x.dispose();
       ck.model.dispose();
