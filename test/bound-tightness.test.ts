@@ -12,10 +12,10 @@ import { loadMnist } from '../lib/data/mnist';
 import { appendRecord } from '../lib/eval/log';
 import { saveCheckpoint } from '../lib/io/checkpoint';
 import { localLipschitz } from '../lib/lipschitz/local';
-import { lenet } from '../lib/models/lenet';
 import { splitModel } from '../lib/models/split';
 import { boundTightnessRows } from '../lib/report/bound-tightness';
 import { RunSummary } from '../lib/report/tables';
+import { lenetWithBias } from './lenet-helpers';
 
 beforeAll(async () => {
   await initBackend();
@@ -23,11 +23,7 @@ beforeAll(async () => {
 
 test('ratios of the logged bounds to converged power iteration; abstentions, RS runs and logs without both bounds are left out', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bound-tightness-'));
-  const m = lenet({ splitAfter: 1, seed: 8 });
-  for (const l of m.layers) {
-    const w = l.getWeights();
-    if (w.length === 2) l.setWeights([w[0], tf.fill(w[1].shape, 0.05)]);
-  }
+  const m = lenetWithBias(1, 8);
   const sp = splitModel(m, 1);
   await saveCheckpoint(path.join(dir, 'a', 'best'), m, { arch: 'lenet' });
   await saveCheckpoint(path.join(dir, 'c', 'best'), m, { arch: 'lenet' });

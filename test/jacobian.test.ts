@@ -13,6 +13,7 @@ import { left64 } from '../lib/lipschitz/ops64';
 import { ReLUTheta } from '../lib/models/layers';
 import { lenet } from '../lib/models/lenet';
 import { splitModel } from '../lib/models/split';
+import { lenetWithBias } from './lenet-helpers';
 
 beforeAll(async () => {
   await initBackend();
@@ -25,20 +26,6 @@ function denseModel(theta: number): tfl.Sequential {
   m.add(new ReLUTheta({ theta }));
   m.add(tfl.layers.dense({ units: 2 }));
   m.layers[0].setWeights([tf.tensor2d([2, 1, 0, 1, 2, 0], [2, 3]), tf.tensor1d([5, 5, 5])]);
-  return m;
-}
-
-/**
- * LeNet with every bias set to b. At initialisation the biases are 0, so the
- * units over MNIST's blank background sit exactly on ReLU_theta's kink, where
- * the Jacobian is not defined (a central difference gives them slope 1/2).
- */
-function lenetWithBias(splitAfter: number, seed: number, b = 0.05): tfl.Sequential {
-  const m = lenet({ splitAfter, seed });
-  for (const l of m.layers) {
-    const w = l.getWeights();
-    if (w.length === 2) l.setWeights([w[0], tf.fill(w[1].shape, b)]);
-  }
   return m;
 }
 

@@ -11,10 +11,10 @@ import { loadMnist } from '../lib/data/mnist';
 import { appendRecord } from '../lib/eval/log';
 import { saveCheckpoint } from '../lib/io/checkpoint';
 import { jacobianSingularValues } from '../lib/lipschitz/jacobian';
-import { lenet } from '../lib/models/lenet';
 import { splitModel } from '../lib/models/split';
 import { noiseThroughSplit, noiseThroughSplitRows } from '../lib/report/noise-through-split';
 import { RunSummary } from '../lib/report/tables';
+import { lenetWithBias } from './lenet-helpers';
 
 beforeAll(async () => {
   await initBackend();
@@ -50,11 +50,7 @@ describe('noiseThroughSplit', () => {
 describe('noiseThroughSplitRows', () => {
   test("the spectrum at the log's first image, and a run whose input is too large is named, not measured", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'noise-split-'));
-    const m = lenet({ splitAfter: 1, seed: 3 });
-    for (const l of m.layers) {
-      const w = l.getWeights();
-      if (w.length === 2) l.setWeights([w[0], tf.fill(w[1].shape, 0.05)]);
-    }
+    const m = lenetWithBias(1, 3);
     await saveCheckpoint(path.join(dir, 'a', 'best'), m, { arch: 'lenet' });
     for (const i of [9, 4]) appendRecord(path.join(dir, 'a', 'certify-n100.tsv'), { idx: i, label: 0, predict: 0, radius: 0.1, correct: 1, time: 1 });
     const run = { config: 'a', scale: 'test', method: 'SPLITZ', sigma: 0.5, split: 1, dataset: 'mnist', certifyLog: path.join(dir, 'a', 'certify-n100.tsv') } as unknown as RunSummary;
