@@ -34,6 +34,7 @@ import { Command } from 'commander';
 import { readJsonLines } from '../lib/io/jsonl';
 import { readCertifyLog } from '../lib/eval/log';
 import { gitCommit } from './git';
+import { extensionState } from './train-progress';
 import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -328,14 +329,14 @@ function runProgress(id: string): { started: boolean; detail: string } {
   if (!fs.existsSync(trainLog)) return { started: false, detail: '' };
   const lines = readJsonLines(trainLog);
   const epochs = lines.filter((l) => l.type === 'epoch');
-  const train = (lines.find((l) => l.type === 'run')?.resolved as { train?: { epochs?: number; extra_epochs?: number } } | undefined)?.train;
+  const train = (lines.find((l) => l.type === 'run')?.resolved as { train?: { epochs?: number; extra_epochs?: number; early_stopping_patience?: number } } | undefined)?.train;
   const planned = train?.epochs ? ` of ${train.epochs}` : '';
   const extra = train?.extra_epochs ? ` (+ up to ${train.extra_epochs} with early stopping)` : '';
   const last = epochs.length ? `, the last in ${Number(epochs[epochs.length - 1].seconds ?? 0).toFixed(0)} s` : '';
   const recent = epochs.slice(-5).map((e) => Number(e.seconds ?? 0));
   const left = train?.epochs ? train.epochs - epochs.length : 0;
   const trainLeft = left > 0 && recent.length ? `; ${aboutTime((left * recent.reduce((a, b) => a + b, 0)) / recent.length)} of training left` : '';
-  const parts = [`${epochs.length}${planned} epochs trained${extra}${last}${trainLeft}`];
+  const parts = [`${epochs.length}${planned} epochs trained${extra}${last}${trainLeft}${extensionState(lines, train)}`];
   for (const f of fs.readdirSync(dir).filter((x) => /^certify-n\d+\.tsv$/.test(x))) {
     let times: number[];
     try {
