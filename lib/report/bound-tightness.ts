@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { localLipschitz } from '../lipschitz/local';
-import { measurePublishedCheckpoints } from './split-signal';
+import { measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
 
 export interface BoundTightnessRow {

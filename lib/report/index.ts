@@ -9,6 +9,7 @@ export * from './figures';
 export * from './quick';
 export * from './lipschitz-nets';
 export * from './base-classifier';
+export * from './published-checkpoints';
 export * from './split-signal';
 export * from './noise-through-split';
 export * from './bound-tightness';

@@ -22,7 +22,7 @@
  * the median direction (sigma / s_median).
  */
 import { JacobianSpectrumOptions, jacobianSingularValues } from '../lipschitz/jacobian';
-import { measurePublishedCheckpoints } from './split-signal';
+import { measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
 
 export interface NoiseThroughSplit {
