@@ -86,7 +86,8 @@ describe.each(published)('%s', (run) => {
     // A local bound over a ball can never exceed the global bound of the same f_L (a masked operator's norm is at most the operator's).
     const globalFile = path.join(RESULTS, run, 'global-lipschitz.json');
     if (fs.existsSync(globalFile) && !cells[7].startsWith('-')) {
-      expect(Number(cells[7])).toBeLessThanOrEqual(JSON.parse(fs.readFileSync(globalFile, 'utf8')).L * (1 + 1e-6));
+      // The cell is rounded to 3 decimals: half a unit of the last place may sit above (Lip_theta 0.3: median 1.02178 shown as 1.022, global 1.02188).
+      expect(Number(cells[7]) - 0.0005).toBeLessThanOrEqual(JSON.parse(fs.readFileSync(globalFile, 'utf8')).L * (1 + 1e-6));
     }
   });
 });
