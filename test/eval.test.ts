@@ -17,7 +17,7 @@ import {
   recordFromResult,
   completeLinesLength,
 } from '../lib/eval/log';
-import { certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii } from '../lib/eval/metrics';
+import { certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii, median, quantileSorted } from '../lib/eval/metrics';
 import { runAnalyze } from '../lib/commands/analyze';
 import { repairPartialLine } from '../lib/runner/certify';
 import { main } from '../lib/cli';
@@ -51,6 +51,18 @@ function writeCohen(): string {
   fs.writeFileSync(p, COHEN_LOG);
   return p;
 }
+
+describe('median and quantiles', () => {
+  test('odd and even counts, any order; interpolated quantiles; none', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    expect(median([])).toBeNull();
+    expect(quantileSorted([0, 10, 20, 30, 40], 0.1)).toBeCloseTo(4, 12);
+    expect(quantileSorted([0, 10], 1)).toBe(10);
+    expect(() => quantileSorted([], 0.5)).toThrow(/no values/);
+  });
+});
 
 describe('time column', () => {
   test('formatTimedelta writes what Python str(timedelta(seconds=s)) writes', () => {

@@ -26,6 +26,7 @@ import {
   intervalBoundsTf,
   localLipschitz,
   localLipschitzOf,
+  paperLipschitz,
   localLipschitzTensor,
   soundLayerNorm,
   varyingMasks,
@@ -279,6 +280,11 @@ describe('interval bounds and masks', () => {
     const x0 = tf.slice(x, [0], [1]);
     const f = localLipschitzOf(sp, x0);
     for (const g of [0.05, 0.5]) expect(f(g)).toBe(localLipschitz(sp, x0, g).L[0]);
+    // In `paper` mode too, and its calls leave no power-iteration vectors behind.
+    const fp = localLipschitzOf(sp, x0, { mode: 'paper', iterations: 5 });
+    const before = tf.memory().numTensors;
+    for (const g of [0.05, 0.5]) expect(fp(g)).toBe(paperLipschitz(sp, x0, g, { iterations: 5, seed: 0 })[0]);
+    expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, x0]);
     model.dispose();
   });

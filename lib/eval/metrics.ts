@@ -73,3 +73,18 @@ export function parseRadii(spec: string): number[] {
   });
   return vals;
 }
+
+/** Quantile q of values sorted in ascending order (linear interpolation between neighbours). */
+export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) throw new RangeError('quantileSorted: no values');
+  const pos = q * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** Median of values in any order (the mean of the two middle ones for an even count); null for none. */
+export function median(values: readonly number[]): number | null {
+  if (!values.length) return null;
+  return quantileSorted([...values].sort((a, b) => a - b), 0.5);
+}

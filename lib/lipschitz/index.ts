@@ -3,7 +3,7 @@
  * varying masks I^v, the local bound of eq. 18 (`sound` proven upper bound or
  * `paper` power iteration), and global per-layer spectral norms.
  */
-export { BoundMode, LocalLipschitzOptions, LocalLipschitzResult, LocalLipschitzTensorResult, intervalBounds, varyingMasks, localLipschitz, localLipschitzTensor, localLipschitzOf } from './local';
+export { BoundMode, LocalLipschitzOptions, LocalLipschitzResult, LocalLipschitzTensorResult, intervalBounds, varyingMasks, localLipschitz, localLipschitzTensor, localLipschitzOf, paperLipschitz } from './local';
 export { AffineBounds, Intervals, maskCount } from './intervals';
 export { LayerNorm, GlobalOptions, GlobalSplitBound, globalLayerLipschitz, globalLipschitzOfSplit, powerIterationNorm, soundLayerNorm } from './global';
 export { SoundNorm, soundSpectralNorm } from './sound';

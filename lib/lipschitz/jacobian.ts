@@ -23,6 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { SplitModel } from '../models/split';
+import { checkBatch } from './local';
 import { seededRandomNormal } from './seed';
 
 export interface JacobianNormOptions {
@@ -54,11 +55,7 @@ export function jacobianNorm(split: SplitModel, x: tf.Tensor, options: JacobianN
   const h = options.step ?? 1e-3;
   if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`jacobianNorm: iterations must be an integer >= 1, got ${iterations}`);
   if (!(h > 0) || !Number.isFinite(h)) throw new RangeError(`jacobianNorm: step must be a finite number > 0, got ${h}`);
-  const per = split.inputShape.reduce((a, b) => a * b, 1);
-  if (x.rank !== split.inputShape.length + 1 || x.size !== x.shape[0] * per) {
-    throw new Error(`jacobianNorm: x must be a batch of shape [batch, ${split.inputShape.join(', ')}], got [${x.shape.join(', ')}]`);
-  }
-  const B = x.shape[0];
+  const B = checkBatch(split, x, 'jacobianNorm');
   const best = new Float64Array(B);
   if (split.leftOps.every((o) => o.kind !== 'conv' && o.kind !== 'dense')) return best.fill(1);
 

@@ -71,10 +71,11 @@ function gammaArray(gamma: number | number[] | Float64Array, B: number): Float64
   return g;
 }
 
-function checkBatch(split: SplitModel, x: tf.Tensor): number {
+/** The batch size of x, after checking that x is a batch of f_L's inputs; `caller` names the function in the error. */
+export function checkBatch(split: SplitModel, x: tf.Tensor, caller = 'localLipschitz'): number {
   const per = split.inputShape.reduce((a, b) => a * b, 1);
   if (x.rank !== split.inputShape.length + 1 || x.size !== x.shape[0] * per) {
-    throw new Error(`localLipschitz: x must be a batch of shape [batch, ${split.inputShape.join(', ')}], got [${x.shape.join(', ')}]`);
+    throw new Error(`${caller}: x must be a batch of shape [batch, ${split.inputShape.join(', ')}], got [${x.shape.join(', ')}]`);
   }
   return x.shape[0];
 }
@@ -282,8 +283,11 @@ export function localLipschitz(split: SplitModel, x: tf.Tensor, gamma: number | 
   L.set(res.L.dataSync());
   res.perLayer.forEach((t, k) => perLayer[k].set(t.dataSync()));
   masks.forEach((m, k) => {
-    if (m.outMask) varying[k].set(tf.tidy(() => tf.sum(tf.reshape(m.outMask!, [B, -1]), 1)).dataSync());
-    else varying[k].fill(perLayerSize(split, k));
+    if (m.outMask) {
+      const count = tf.tidy(() => tf.sum(tf.reshape(m.outMask!, [B, -1]), 1));
+      varying[k].set(count.dataSync());
+      count.dispose();
+    } else varying[k].fill(perLayerSize(split, k));
     tf.dispose(m.outMask ? [m.inMask, m.outMask] : [m.inMask]);
   });
   tf.dispose([res.L, ...res.perLayer]);
@@ -293,6 +297,16 @@ export function localLipschitz(split: SplitModel, x: tf.Tensor, gamma: number | 
 function perLayerSize(split: SplitModel, k: number): number {
   const op = split.leftOps.filter((o) => o.kind === 'conv' || o.kind === 'dense')[k];
   return op.kind === 'conv' ? op.outShape[0] * op.outShape[1] * op.outShape[2] : op.kind === 'dense' ? op.outSize : 0;
+}
+
+/**
+ * L(x, gamma) in `paper` mode for a batch, its power-iteration vectors
+ * disposed: for callers that do not warm-start the next call.
+ */
+export function paperLipschitz(split: SplitModel, x: tf.Tensor, gamma: number | number[] | Float64Array, options: { iterations?: number; seed?: number; warmStart?: tf.Tensor[] } = {}): Float64Array {
+  const r = localLipschitz(split, x, gamma, { ...options, mode: 'paper' });
+  tf.dispose(r.vectors ?? []);
+  return r.L;
 }
 
 /**
@@ -316,7 +330,7 @@ export function localLipschitzOf(split: SplitModel, x: tf.Tensor, options: { mod
   if (mode === 'paper') {
     const xs = tf.keep(tf.clone(x1));
     if (x1 !== x) x1.dispose();
-    return (gamma: number) => localLipschitz(split, xs, [gamma], { mode: 'paper', iterations: options.iterations, seed: options.seed ?? 0 }).L[0];
+    return (gamma: number) => paperLipschitz(split, xs, [gamma], { iterations: options.iterations, seed: options.seed ?? 0 })[0];
   }
   const net = left64(split);
   const x64 = inputsAsFloat64(x1, net.inputSize)[0];

@@ -12,6 +12,7 @@
  * it estimates the mean pA, not a certified number.
  */
 import { readCertifyLog } from '../eval/log';
+import { median } from '../eval/metrics';
 import { readJsonLines } from '../io/jsonl';
 import { RunSummary } from './tables';
 
@@ -32,12 +33,6 @@ export interface BaseClassifierRow {
   median_L_certified: number | null;
   /** sigma / median_L_certified: the RS noise level with the same radius for the same pA. */
   sigma_over_L: number | null;
-}
-
-function median(v: readonly number[]): number | null {
-  if (!v.length) return null;
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** One row per run that has a training log with a best epoch; runs without one are left out. */

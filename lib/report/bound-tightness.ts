@@ -14,7 +14,8 @@
  * under-converged estimate, i.e. radii it claims but cannot prove.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { localLipschitz } from '../lipschitz/local';
+import { median } from '../eval/metrics';
+import { paperLipschitz } from '../lipschitz/local';
 import { measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
 
@@ -33,19 +34,11 @@ export interface BoundTightnessRow {
   paper_min: number;
 }
 
-function medianOf(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
-}
-
 /** Converged `paper` L(x_b, gamma_b) for the rows `pick` of the batch x. */
-function converged(split: Parameters<typeof localLipschitz>[0], x: tf.Tensor, pick: number[], gamma: number[], steps: number): Float64Array {
+function converged(split: Parameters<typeof paperLipschitz>[0], x: tf.Tensor, pick: number[], gamma: number[], steps: number): Float64Array {
   const xs = tf.gather(x, pick);
   try {
-    const r = localLipschitz(split, xs, gamma, { mode: 'paper', iterations: steps, seed: 0 });
-    tf.dispose(r.vectors ?? []);
-    return r.L;
+    return paperLipschitz(split, xs, gamma, { iterations: steps, seed: 0 });
   } finally {
     xs.dispose();
   }
@@ -79,9 +72,9 @@ export async function boundTightnessRows(
       sigma: r.sigma,
       split: r.split,
       images: pick.length,
-      sound_median: medianOf(sound),
+      sound_median: median(sound) as number,
       sound_max: Math.max(...sound),
-      paper_median: medianOf(paper),
+      paper_median: median(paper) as number,
       paper_min: Math.min(...paper),
     };
   });

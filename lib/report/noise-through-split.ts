@@ -21,6 +21,7 @@
  * s_i / s_max, and the two noise levels: credited (sigma / s_max) and faced by
  * the median direction (sigma / s_median).
  */
+import { quantileSorted } from '../eval/metrics';
 import { JacobianSpectrumOptions, jacobianSingularValues } from '../lipschitz/jacobian';
 import { measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
@@ -41,14 +42,6 @@ export interface NoiseThroughSplit {
 }
 
 const QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9] as const;
-
-/** Quantile q of values sorted in ascending order (linear interpolation between neighbours). */
-function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-}
 
 /** The summary above from singular values (any order) and sigma. */
 export function noiseThroughSplit(singularValues: ArrayLike<number>, sigma: number): NoiseThroughSplit {

@@ -30,7 +30,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { jacobianNorm } from '../lipschitz/jacobian';
-import { localLipschitz } from '../lipschitz/local';
+import { paperLipschitz } from '../lipschitz/local';
 import { SplitModel } from '../models/split';
 import { measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
@@ -71,13 +71,6 @@ export interface SplitSignalOptions {
 
 const mean = (a: ArrayLike<number>): number => Array.from(a).reduce((p, q) => p + q, 0) / a.length;
 
-/** L(x, gamma) in `paper` mode, its power-iteration vectors disposed. */
-function paperBound(split: SplitModel, x: tf.Tensor, gamma: number, iterations: number): Float64Array {
-  const r = localLipschitz(split, x, gamma, { mode: 'paper', iterations, seed: 0 });
-  tf.dispose(r.vectors ?? []);
-  return r.L;
-}
-
 /** sqrt of the summed per-coordinate variances across the batch (axis 0; population variance). */
 function spreadOf(u: tf.Tensor): number {
   return tf.tidy(() => {
@@ -117,12 +110,12 @@ export function splitSignal(split: SplitModel, x: tf.Tensor, sigma: number, opti
     const xs = tf.slice(x, 0, m);
     try {
       const J = jacobianNorm(split, xs, { iterations });
-      const L0 = paperBound(split, xs, 0, iterations);
+      const L0 = paperLipschitz(split, xs, 0, { iterations, seed: 0 });
       const g = options.gammaTrain;
       stretch.stretch_images = m;
       stretch.jacobian_norm = mean(J);
       stretch.bound_at_x = mean(L0);
-      stretch.bound_train = g === undefined || g === null ? null : mean(paperBound(split, xs, g, iterations));
+      stretch.bound_train = g === undefined || g === null ? null : mean(paperLipschitz(split, xs, g, { iterations, seed: 0 }));
       stretch.bound_over_jacobian = mean(Array.from(L0, (l, i) => l / J[i]));
     } finally {
       xs.dispose();

@@ -11,7 +11,7 @@ import { CertifyConfig, ExperimentConfig } from '../config';
 import { ImageDataset } from '../data/types';
 import { CertifyRecord, recordFromResult } from '../eval/log';
 import { loadCheckpoint } from '../io/checkpoint';
-import { localLipschitz, localLipschitzOf } from '../lipschitz/local';
+import { localLipschitzOf, paperLipschitz } from '../lipschitz/local';
 import { WarmStartStore, affineInputShapes } from '../train/splitz';
 import { SplitModel, splitModel } from '../models/split';
 import { certify } from '../smoothing/certify';
@@ -82,11 +82,7 @@ export function paperBoundOf(split: SplitModel, x: tf.Tensor, iterations: number
   });
   const x1 = tf.expandDims(x, 0);
   return {
-    L: (gamma: number) => {
-      const r = localLipschitz(split, x1, [gamma], { mode: 'paper', iterations, warmStart: starts });
-      tf.dispose(r.vectors ?? []);
-      return r.L[0];
-    },
+    L: (gamma: number) => paperLipschitz(split, x1, [gamma], { iterations, warmStart: starts })[0],
     dispose: () => tf.dispose([x1, ...starts]),
   };
 }
