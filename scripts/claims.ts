@@ -18,6 +18,7 @@ import { baseClassifierRows } from '../lib/report/base-classifier';
 import { splitSignalRows } from '../lib/report/split-signal';
 import { noiseThroughSplitRows } from '../lib/report/noise-through-split';
 import { boundTightnessRows } from '../lib/report/bound-tightness';
+import { DiagnosticsCacheUse } from '../lib/report/published-checkpoints';
 import { initBackend } from '../lib/backend';
 
 const START = '<!-- generated:start (npm run claims) -->';
@@ -73,9 +74,9 @@ function baseClassifierTable(summaries: readonly RunSummary[]): string {
 }
 
 /** The split-signal table (lib/report/split-signal.ts) as markdown: each published checkpoint on its certified test images. */
-async function splitSignalTable(summaries: readonly RunSummary[]): Promise<string> {
+async function splitSignalTable(summaries: readonly RunSummary[], cache: DiagnosticsCacheUse): Promise<string> {
   const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
-  const { rows, skipped } = await splitSignalRows(summaries);
+  const { rows, skipped } = await splitSignalRows(summaries, { cache });
   const lines = [
     '| run | sigma | split | test images | spread of f_L(x) | spread / sigma | pre-activations of the last ReLU_theta in (0, theta) (%) | off, <= 0 (%) | \\|\\|J(x)\\|\\| | L(x, 0) | L(x, gamma_train) | L(x, 0) / \\|\\|J(x)\\|\\| |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -99,8 +100,8 @@ async function splitSignalTable(summaries: readonly RunSummary[]): Promise<strin
 }
 
 /** The noise-through-the-split table (lib/report/noise-through-split.ts): singular values of J(x) at each run's first certified image. */
-async function noiseThroughSplitTable(summaries: readonly RunSummary[]): Promise<string> {
-  const { rows, skipped } = await noiseThroughSplitRows(summaries);
+async function noiseThroughSplitTable(summaries: readonly RunSummary[], cache: DiagnosticsCacheUse): Promise<string> {
+  const { rows, skipped } = await noiseThroughSplitRows(summaries, { cache });
   const lines = [
     '| run | sigma | split | test image | s_max | s_i / s_max at 10 / 25 / 50 / 75 / 90% | directions with s_i >= s_max / 2 (%) | noise credited, sigma / s_max | noise along the median direction, sigma / s_median |',
     '| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
@@ -115,9 +116,12 @@ async function noiseThroughSplitTable(summaries: readonly RunSummary[]): Promise
   return lines.join('\n') + '\n';
 }
 
+/** Certified images among each log's first that the bound-tightness table measures. */
+export const TIGHTNESS_IMAGES = 30;
+
 /** The bound-tightness table (lib/report/bound-tightness.ts): logged bounds against converged power iteration. */
-async function boundTightnessTable(summaries: readonly RunSummary[]): Promise<string> {
-  const { rows, skipped } = await boundTightnessRows(summaries, { maxImages: 30 });
+async function boundTightnessTable(summaries: readonly RunSummary[], cache: DiagnosticsCacheUse): Promise<string> {
+  const { rows, skipped } = await boundTightnessRows(summaries, { maxImages: TIGHTNESS_IMAGES, cache });
   const lines = [
     '| run | sigma | split | certified images measured | sound / converged: median (max) | paper / converged: median (min) | paper radius over what its L supports: median |',
     '| --- | ---: | ---: | ---: | --- | --- | ---: |',
@@ -154,7 +158,14 @@ function otherRunsSection(summaries: readonly RunSummary[], used: readonly RunSu
 }
 
 /** The generated block of the document (markers included) and the claims it states, from the runs under RESULTS. */
-export async function generateClaims(results: string): Promise<{ block: string; claims: ReturnType<typeof evaluateClaims> }> {
+/**
+ * The generated block of docs/REPRODUCTION.md from the runs in `results`.
+ * cache: the checkpoint diagnostics kept beside each run (diagnostics.json,
+ * lib/report/published-checkpoints.ts): 'write' measures what is missing or
+ * out of date and writes it; 'read' only reads (a miss is measured, not
+ * written).
+ */
+export async function generateClaims(results: string, cache: DiagnosticsCacheUse = 'read'): Promise<{ block: string; claims: ReturnType<typeof evaluateClaims> }> {
   await initBackend();
   const summaries: RunSummary[] = [];
   for (const log of findCertifyLogs([results])) {
@@ -188,17 +199,17 @@ export async function generateClaims(results: string): Promise<{ block: string; 
     '',
     'What f_R gets to see: f_L(x) + delta. `spread` is the root mean square distance of f_L(x) from its mean over the run\'s certified test images (for RS, f_L is the identity: the pixels\' spread); the noise has standard deviation sigma along any direction, so spread / sigma is the signal-to-noise ratio at the split. The Lipschitz term lowers L(x) most cheaply by scaling f_L down, which scales the spread down with it; ReLU_theta units lower the bound without that cost only outside (0, theta). Computed from each published checkpoint (lib/report/split-signal.ts; notebook 06 shows the same table).',
     '',
-    await splitSignalTable(summaries),
+    await splitSignalTable(summaries, cache),
     '## The noise through the split',
     '',
     'Where f_L is linear, f_L(x) = J x + c, the noise delta added at the split acts on the input as N(0, sigma^2 (J^T J)^-1): noise sigma / s_i along the i-th right singular vector of J, while Theorem 1 credits the radius with the least of it, sigma / s_max (L >= s_max). So against RS at sigma / s_max, which certifies the same radius from the same pA, a linear f_L leaves its f_R as much noise or more in every direction; only the directions with s_i near s_max are noised as the radius assumes. For RS every s_i is 1. The singular values are of the Jacobian at each run\'s first certified test image (central differences and an eigendecomposition of J^T J: lib/lipschitz/jacobian.ts, lib/report/noise-through-split.ts; notebook 06 shows the same table).',
     '',
-    await noiseThroughSplitTable(summaries),
+    await noiseThroughSplitTable(summaries, cache),
     '## How tight the two bounds are',
     '',
-    'Each SPLITZ log holds two radii: `radius` from the `sound` bound (proven per-layer norms with rounding margins) and `radius_paper` from the paper\'s power iteration, which certification runs for the training\'s number of steps (config `train.power_iterations`: 5 on MNIST), warm-started from a random vector. Both logged L(x) are held here against power iteration run to convergence (300 steps, at the same gamma) on the certified images among each log\'s first 30 (lib/report/bound-tightness.ts). A sound ratio at 1 means rigour costs nothing; a paper ratio below 1 is a norm it underestimates, and where R_fR / L sets the radius, the radius it claims exceeds what a converged L(x) gives by the last column.',
+    `Each SPLITZ log holds two radii: \`radius\` from the \`sound\` bound (proven per-layer norms with rounding margins) and \`radius_paper\` from the paper's power iteration, which certification runs for the training's number of steps (config \`train.power_iterations\`: 5 on MNIST), warm-started from a random vector. Both logged L(x) are held here against power iteration run to convergence (300 steps, at the same gamma) on the certified images among each log's first ${TIGHTNESS_IMAGES} (lib/report/bound-tightness.ts). A sound ratio at 1 means rigour costs nothing; a paper ratio below 1 is a norm it underestimates, and where R_fR / L sets the radius, the radius it claims exceeds what a converged L(x) gives by the last column.`,
     '',
-    await boundTightnessTable(summaries),
+    await boundTightnessTable(summaries, cache),
     '## Claims, checked',
     '',
     claimsMarkdown(claims),
@@ -224,7 +235,7 @@ async function main(): Promise<void> {
     .parse(process.argv)
     .opts<{ results: string; doc: string; check?: boolean }>();
 
-  const { block: generated, claims } = await generateClaims(o.results);
+  const { block: generated, claims } = await generateClaims(o.results, o.check ? 'read' : 'write');
   const doc = fs.readFileSync(o.doc, 'utf8');
   const { start, end } = generatedBlockOf(doc, o.doc);
   const next = doc.slice(0, start) + generated + doc.slice(end);

@@ -20,7 +20,10 @@ import { readCertifyLog } from '../lib/eval/log';
 import { runCertify } from '../lib/runner/certify';
 import { runAnalyze } from '../lib/commands/analyze';
 import { allTables, findCertifyLogs, pickRuns, summarizeRun } from '../lib/report/tables';
-import { generateClaims, generatedBlockOf } from '../scripts/claims';
+import { TIGHTNESS_IMAGES, generateClaims, generatedBlockOf } from '../scripts/claims';
+import { splitSignalRows } from '../lib/report/split-signal';
+import { noiseThroughSplitRows } from '../lib/report/noise-through-split';
+import { boundTightnessRows } from '../lib/report/bound-tightness';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'data', 'results');
@@ -48,9 +51,22 @@ test('there are published runs to check', () => {
 
 test('the generated part of docs/REPRODUCTION.md is what `npm run claims` writes from data/results now', async () => {
   const doc = fs.readFileSync(DOC, 'utf8');
-  if (generatedBlockOf(doc, DOC).block !== (await generateClaims(RESULTS)).block) {
+  // 'require': every run's checkpoint diagnostics must be current in its diagnostics.json (the next test checks one against a fresh measurement).
+  if (generatedBlockOf(doc, DOC).block !== (await generateClaims(RESULTS, 'require')).block) {
     throw new Error('docs/REPRODUCTION.md is not up to date with data/results (a run was published or changed since): run `npm run claims` and commit both');
   }
+});
+
+test("one run's cached checkpoint diagnostics are what measuring its checkpoint gives now", async () => {
+  // The cheapest SPLITZ run to measure (all three reports apply to it); a
+  // measurement changed without a version bump fails here.
+  const run = published.includes('mnist-splitz-sigma0.25-reduced') ? 'mnist-splitz-sigma0.25-reduced' : published.find((r) => r.includes('splitz'));
+  if (!run) return;
+  const summary = [summarizeRun(logOf(run))];
+  const plain = (v: unknown) => JSON.parse(JSON.stringify(v));
+  expect(plain(await splitSignalRows(summary))).toEqual(await splitSignalRows(summary, { cache: 'require' }));
+  expect(plain(await noiseThroughSplitRows(summary))).toEqual(await noiseThroughSplitRows(summary, { cache: 'require' }));
+  expect(plain(await boundTightnessRows(summary, { maxImages: TIGHTNESS_IMAGES }))).toEqual(await boundTightnessRows(summary, { maxImages: TIGHTNESS_IMAGES, cache: 'require' }));
 });
 
 describe.each(published)('%s', (run) => {

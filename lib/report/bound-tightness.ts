@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { median } from '../eval/metrics';
 import { paperLipschitz } from '../lipschitz/local';
-import { measurePublishedCheckpoints } from './published-checkpoints';
+import { DiagnosticsCacheUse, diagnosticsCache, measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
 
 export interface BoundTightnessRow {
@@ -51,33 +51,39 @@ function converged(split: Parameters<typeof paperLipschitz>[0], x: tf.Tensor, pi
  */
 export async function boundTightnessRows(
   runs: readonly RunSummary[],
-  options: { maxImages?: number; steps?: number } = {},
+  options: { maxImages?: number; steps?: number; cache?: DiagnosticsCacheUse } = {},
 ): Promise<{ rows: BoundTightnessRow[]; skipped: string[] }> {
   const steps = options.steps ?? 300;
+  const maxImages = options.maxImages ?? 50;
   const both = runs.filter((r) => r.method === 'SPLITZ');
-  const { rows, skipped } = await measurePublishedCheckpoints(both, options.maxImages ?? 50, (r, split, x, records): BoundTightnessRow | undefined => {
-    const pick: number[] = [];
-    records.forEach((rec, b) => {
-      const ok = [rec.lipschitz, rec.gamma, rec.lipschitz_paper, rec.gamma_paper].every((v) => typeof v === 'number' && Number.isFinite(v));
-      if (rec.predict >= 0 && ok && (rec.lipschitz as number) > 0 && (rec.lipschitz_paper as number) > 0) pick.push(b);
-    });
-    if (!pick.length) return undefined;
-    const soundRef = converged(split, x, pick, pick.map((b) => records[b].gamma as number), steps);
-    const paperRef = converged(split, x, pick, pick.map((b) => records[b].gamma_paper as number), steps);
-    const sound = pick.map((b, i) => (records[b].lipschitz as number) / soundRef[i]);
-    const paper = pick.map((b, i) => (records[b].lipschitz_paper as number) / paperRef[i]);
-    return {
-      config: r.config,
-      scale: r.scale,
-      sigma: r.sigma,
-      split: r.split,
-      images: pick.length,
-      sound_median: median(sound) as number,
-      sound_max: Math.max(...sound),
-      paper_median: median(paper) as number,
-      paper_min: Math.min(...paper),
-    };
-  });
+  const { rows, skipped } = await measurePublishedCheckpoints(
+    both,
+    maxImages,
+    (r, split, x, records): BoundTightnessRow | undefined => {
+      const pick: number[] = [];
+      records.forEach((rec, b) => {
+        const ok = [rec.lipschitz, rec.gamma, rec.lipschitz_paper, rec.gamma_paper].every((v) => typeof v === 'number' && Number.isFinite(v));
+        if (rec.predict >= 0 && ok && (rec.lipschitz as number) > 0 && (rec.lipschitz_paper as number) > 0) pick.push(b);
+      });
+      if (!pick.length) return undefined;
+      const soundRef = converged(split, x, pick, pick.map((b) => records[b].gamma as number), steps);
+      const paperRef = converged(split, x, pick, pick.map((b) => records[b].gamma_paper as number), steps);
+      const sound = pick.map((b, i) => (records[b].lipschitz as number) / soundRef[i]);
+      const paper = pick.map((b, i) => (records[b].lipschitz_paper as number) / paperRef[i]);
+      return {
+        config: r.config,
+        scale: r.scale,
+        sigma: r.sigma,
+        split: r.split,
+        images: pick.length,
+        sound_median: median(sound) as number,
+        sound_max: Math.max(...sound),
+        paper_median: median(paper) as number,
+        paper_min: Math.min(...paper),
+      };
+    },
+    diagnosticsCache(options.cache, 'bound-tightness', 1, { steps }),
+  );
   const noBoth = both.filter((r) => !rows.some((x) => x && x.config === r.config && x.scale === r.scale) && !skipped.some((s) => s.startsWith(`${r.config} (${r.scale})`)));
   return {
     rows: rows.filter((x): x is BoundTightnessRow => x !== undefined),

@@ -23,7 +23,7 @@
  */
 import { quantileSorted } from '../eval/metrics';
 import { JacobianSpectrumOptions, jacobianSingularValues } from '../lipschitz/jacobian';
-import { measurePublishedCheckpoints } from './published-checkpoints';
+import { DiagnosticsCacheUse, diagnosticsCache, measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
 
 export interface NoiseThroughSplit {
@@ -70,7 +70,7 @@ export interface NoiseThroughSplitRow extends NoiseThroughSplit {
   /** Test-set index of the image J was taken at. */
   image: number;
   /** Every s_i / s_max, largest first (for plotting the whole spectrum). */
-  spectrum: Float64Array;
+  spectrum: number[];
 }
 
 /**
@@ -81,20 +81,25 @@ export interface NoiseThroughSplitRow extends NoiseThroughSplit {
  */
 export async function noiseThroughSplitRows(
   runs: readonly RunSummary[],
-  options: JacobianSpectrumOptions = {},
+  options: JacobianSpectrumOptions & { cache?: DiagnosticsCacheUse } = {},
 ): Promise<{ rows: NoiseThroughSplitRow[]; skipped: string[] }> {
-  const maxInputs = options.maxInputs ?? 1024;
-  const tooLarge: string[] = [];
-  const { rows, skipped } = await measurePublishedCheckpoints(runs, 1, (r, split, x, records): NoiseThroughSplitRow | undefined => {
-    const n = split.inputShape.reduce((a, b) => a * b, 1);
-    if (n > maxInputs) {
-      tooLarge.push(`${r.config} (${r.scale}): ${n.toLocaleString('en-US')} input coordinates, more than ${maxInputs.toLocaleString('en-US')}`);
-      return undefined;
-    }
-    const s = jacobianSingularValues(split, x, { ...options, maxInputs });
-    const summary = noiseThroughSplit(s, r.sigma);
-    const spectrum = Float64Array.from(s, (v) => v / summary.s_max).sort().reverse();
-    return { config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, image: records[0].idx, ...summary, spectrum };
-  });
-  return { rows: rows.filter((r): r is NoiseThroughSplitRow => r !== undefined), skipped: [...skipped, ...tooLarge] };
+  const { cache, ...spectrumOptions } = options;
+  const maxInputs = spectrumOptions.maxInputs ?? 1024;
+  const { rows, skipped } = await measurePublishedCheckpoints(
+    runs,
+    1,
+    (r, split, x, records): NoiseThroughSplitRow | { tooLarge: string } => {
+      const n = split.inputShape.reduce((a, b) => a * b, 1);
+      if (n > maxInputs) return { tooLarge: `${r.config} (${r.scale}): ${n.toLocaleString('en-US')} input coordinates, more than ${maxInputs.toLocaleString('en-US')}` };
+      const s = jacobianSingularValues(split, x, { ...spectrumOptions, maxInputs });
+      const summary = noiseThroughSplit(s, r.sigma);
+      const spectrum = Array.from(s, (v) => v / summary.s_max).sort((a, b) => b - a);
+      return { config: r.config, scale: r.scale, method: r.method, sigma: r.sigma, split: r.split, image: records[0].idx, ...summary, spectrum };
+    },
+    diagnosticsCache(cache, 'noise-through-split', 1, { ...spectrumOptions, maxInputs }),
+  );
+  return {
+    rows: rows.filter((r): r is NoiseThroughSplitRow => !('tooLarge' in r)),
+    skipped: [...skipped, ...rows.flatMap((r) => ('tooLarge' in r ? [r.tooLarge] : []))],
+  };
 }

@@ -32,7 +32,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { jacobianNorm } from '../lipschitz/jacobian';
 import { paperLipschitz } from '../lipschitz/local';
 import { SplitModel } from '../models/split';
-import { measurePublishedCheckpoints } from './published-checkpoints';
+import { DiagnosticsCacheUse, diagnosticsCache, measurePublishedCheckpoints } from './published-checkpoints';
 import { RunSummary } from './tables';
 
 export interface SplitSignal {
@@ -136,14 +136,19 @@ export interface SplitSignalRow extends SplitSignal {
 /** splitSignal of each run with a published checkpoint, on the test images its certification log holds (see measurePublishedCheckpoints). */
 export async function splitSignalRows(
   runs: readonly RunSummary[],
-  options: { maxImages?: number } = {},
+  options: { maxImages?: number; cache?: DiagnosticsCacheUse } = {},
 ): Promise<{ rows: SplitSignalRow[]; skipped: string[] }> {
-  return measurePublishedCheckpoints(runs, options.maxImages ?? 500, (r, split, x) => ({
-    config: r.config,
-    scale: r.scale,
-    method: r.method,
-    sigma: r.sigma,
-    split: r.split,
-    ...splitSignal(split, x, r.sigma, { gammaTrain: r.gamma_train }),
-  }));
+  return measurePublishedCheckpoints(
+    runs,
+    options.maxImages ?? 500,
+    (r, split, x) => ({
+      config: r.config,
+      scale: r.scale,
+      method: r.method,
+      sigma: r.sigma,
+      split: r.split,
+      ...splitSignal(split, x, r.sigma, { gammaTrain: r.gamma_train }),
+    }),
+    diagnosticsCache(options.cache, 'split-signal', 1),
+  );
 }
