@@ -135,4 +135,25 @@ describe('otherRunComparisons', () => {
     // Nothing to say when every run is used.
     expect(otherRunComparisons([seed0, rs], pickRuns([seed0, rs]))).toEqual([]);
   });
+
+  test('the headline pair, left out of the reduced-scale claims, is compared with RS at its own scale', () => {
+    const images = (r: number, n = 40): Array<[number, 0 | 1]> => Array.from({ length: n }, () => [r, 1]);
+    const splitz = summarizeRun(makeRun(root, { name: 'mnist-splitz-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 1, images: images(0.5), both: true }));
+    const rs = summarizeRun(makeRun(root, { name: 'mnist-rs-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 0, images: images(1.0) }));
+    const splitzH = summarizeRun(makeRun(root, { name: 'mnist-splitz-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 1, images: images(2.0), both: true, scale: 'headline' }));
+    const rsH = summarizeRun(makeRun(root, { name: 'mnist-rs-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 0, images: images(1.8), scale: 'headline' }));
+    const all = [splitz, rs, splitzH, rsH];
+    // pickRuns alone would prefer the headline runs; the claims take one scale.
+    expect(pickRuns(all)).toEqual([rsH, splitzH]);
+    const used = pickRuns(all, { scale: 'reduced' });
+    expect(used).toEqual([rs, splitz]);
+    const other = otherRunComparisons(all, used);
+    expect(other.map((o) => o.run)).toEqual([splitzH, rsH]);
+    const vsRs = other[0].comparisons[1];
+    expect(vsRs.label).toMatch(/vs RS sigma 0.75 \(headline\), sound bound/);
+    expect(vsRs.oursB).toBeCloseTo(1.8, 12);
+    // Without a headline RS run, the headline SPLITZ run is set beside the reduced one.
+    const alone = otherRunComparisons([splitz, rs, splitzH], used);
+    expect(alone[0].comparisons[1].label).toMatch(/vs RS sigma 0.75 \(reduced\)/);
+  });
 });

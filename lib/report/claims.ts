@@ -198,13 +198,13 @@ function ordered(runs: readonly RunSummary[], pairs: [string, string, string][],
 }
 
 /**
- * Runs that the claims do not use because another run of the same config is
- * preferred (pickRuns: e.g. a second training seed at its own scale name),
- * set beside the ones they use: for each such SPLITZ or RS reference run,
- * its ACR against the used run of the same config (how much the draw
- * matters) and, for SPLITZ, against the used RS run at the same sigma
- * (Table III's comparison with this run instead), with the sound bound and,
- * where logged, the paper's.
+ * Runs that the claims do not use (another scale: a second training seed at
+ * its own scale name, the headline pair), set beside the ones they use: for
+ * each such SPLITZ or RS reference run, its ACR against the used run of the
+ * same config (how much the draw or the schedule matters) and, for SPLITZ,
+ * against RS at the same sigma (Table III's comparison with this run
+ * instead): RS at the run's own scale where one is published, else the used
+ * RS run; with the sound bound and, where logged, the paper's.
  */
 export function otherRunComparisons(all: readonly RunSummary[], used: readonly RunSummary[]): Array<{ run: RunSummary; comparisons: Comparison[] }> {
   const out: Array<{ run: RunSummary; comparisons: Comparison[] }> = [];
@@ -215,7 +215,9 @@ export function otherRunComparisons(all: readonly RunSummary[], used: readonly R
     const comparisons: Comparison[] = [];
     const same = used.find((u) => u.config === r.config);
     if (same) comparisons.push(compareAcr(`ACR: ${r.config} (${r.scale}) vs (${same.scale})`, imageRadii(r), imageRadii(same)));
-    const rs = r.method === 'SPLITZ' ? referenceRuns(used, r.dataset, 'RS').find((x) => x.sigma === r.sigma) : undefined;
+    // RS at the same sigma: at the run's own scale where one is published (the headline pair), else the one the claims use.
+    const rsAt = (runs: readonly RunSummary[]) => referenceRuns(runs, r.dataset, 'RS').filter((x) => x.sigma === r.sigma);
+    const rs = r.method === 'SPLITZ' ? (rsAt(all).find((x) => x.scale === r.scale) ?? rsAt(used)[0]) : undefined;
     if (rs) {
       comparisons.push(compareAcr(`ACR: ${r.config} (${r.scale}) vs RS sigma ${rs.sigma} (${rs.scale}), sound bound`, imageRadii(r), imageRadii(rs)));
       if (r.otherRadii.paper) comparisons.push(compareAcr(`ACR: ${r.config} (${r.scale}) vs RS sigma ${rs.sigma} (${rs.scale}), paper's bound`, imageRadii(r, 'radius_paper'), imageRadii(rs)));
