@@ -157,16 +157,16 @@ function otherRunsSection(summaries: readonly RunSummary[], used: readonly RunSu
   return lines.join('\n') + '\n\n';
 }
 
-/** The generated block of the document (markers included) and the claims it states, from the runs under RESULTS. */
 /** The scale every claim is judged at (configs/README.md). */
 export const CLAIMS_SCALE = 'reduced';
 
 /**
- * The generated block of docs/REPRODUCTION.md from the runs in `results`.
- * cache: the checkpoint diagnostics kept beside each run (diagnostics.json,
+ * The generated block of docs/REPRODUCTION.md (markers included) and the
+ * claims it states, from the runs in `results`. cache: the checkpoint
+ * diagnostics kept beside each run (diagnostics.json,
  * lib/report/published-checkpoints.ts): 'write' measures what is missing or
  * out of date and writes it; 'read' only reads (a miss is measured, not
- * written).
+ * written); 'require' fails on a miss.
  */
 export async function generateClaims(results: string, cache: DiagnosticsCacheUse = 'read'): Promise<{ block: string; claims: ReturnType<typeof evaluateClaims> }> {
   await initBackend();

@@ -115,7 +115,8 @@ export async function measurePublishedCheckpoints<T>(
     }
     const cacheFile = path.join(path.dirname(r.certifyLog), DIAGNOSTICS_FILE);
     const fingerprint = cache ? fingerprintOf(cache, maxImages, r, ckDir) : '';
-    const hit = cache ? readEntries(cacheFile)[cache.name] : undefined;
+    const entries = cache ? readEntries(cacheFile) : {};
+    const hit = cache ? entries[cache.name] : undefined;
     if (cache && hit && hit.version === cache.version && hit.fingerprint === fingerprint) {
       rows.push((hit.value ?? undefined) as T);
       continue;
@@ -135,8 +136,6 @@ export async function measurePublishedCheckpoints<T>(
       const value = cache ? toJson(measured) : measured;
       rows.push((value ?? undefined) as T);
       if (cache?.write) {
-        // Re-read: another report may have written its entry since.
-        const entries = readEntries(cacheFile);
         entries[cache.name] = { version: cache.version, fingerprint, value };
         writeFileAtomic(cacheFile, JSON.stringify(entries, null, 1) + '\n');
       }
