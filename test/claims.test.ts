@@ -143,7 +143,7 @@ describe('otherRunComparisons', () => {
     const splitzH = summarizeRun(makeRun(root, { name: 'mnist-splitz-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 1, images: images(2.0), both: true, scale: 'headline' }));
     const rsH = summarizeRun(makeRun(root, { name: 'mnist-rs-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 0, images: images(1.8), scale: 'headline' }));
     const all = [splitz, rs, splitzH, rsH];
-    // pickRuns alone would prefer the headline runs; the claims take one scale.
+    // As many configs at each scale: pickRuns alone takes the headline runs (mainScale's tie-break); the claims take one scale.
     expect(pickRuns(all)).toEqual([rsH, splitzH]);
     const used = pickRuns(all, { scale: 'reduced' });
     expect(used).toEqual([rs, splitz]);

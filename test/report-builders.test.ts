@@ -18,7 +18,9 @@ import {
   accuracyAt,
   allTables,
   findCertifyLogs,
+  mainScale,
   pickRuns,
+  runLabel,
   scaleSubtitle,
   summarizeRun,
   tableI,
@@ -26,6 +28,7 @@ import {
   tableIV,
   tableV,
   tableBounds,
+  tableHeadline,
   toDataFrame,
 } from '../lib/report/tables';
 import { accuracyFigure, binPercent, curveRows, fig2, fig3, fig4a, fig4b, figGlobalLipschitz, figLocalBoundDistribution, figLocalBoundsImages, niceEdges } from '../lib/report/figures';
@@ -312,6 +315,78 @@ describe('figures', () => {
   });
 });
 
+describe('one scale across the tables, and the headline pair beside them', () => {
+  let dir: string;
+  let all: RunSummary[];
+  beforeAll(() => {
+    // Its own folder: the other tests read every run under root.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-scales-'));
+    const hand: Array<[number, 0 | 1]> = IMAGES;
+    for (const scale of ['reduced', 'headline']) {
+      makeRun(dir, { name: 'mnist-splitz-sigma0.75', scale, dataset: 'mnist', sigma: 0.75, split: 1, images: scale === 'headline' ? hand : hand.slice(0, 3), both: true, n: 100000 });
+      makeRun(dir, { name: 'mnist-rs-sigma0.75', scale, dataset: 'mnist', sigma: 0.75, split: 0, images: scale === 'headline' ? hand.map(([r, c]) => [r / 2, c] as [number, 0 | 1]) : hand.slice(0, 3) });
+    }
+    makeRun(dir, { name: 'mnist-rs-sigma0.25', dataset: 'mnist', sigma: 0.25, split: 0, images: hand });
+    // A config no reduced run covers, only a notebook's quick run.
+    makeRun(dir, { name: 'cifar10-rs-sigma0.50', scale: 'quick', dataset: 'cifar10', sigma: 0.5, split: 0, images: hand.slice(0, 4) });
+    all = findCertifyLogs([dir]).map((f) => summarizeRun(f));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('mainScale: the scale most configs ran at; a tie goes to the more trustworthy scale', () => {
+    expect(mainScale(all)).toBe('reduced');
+    const tie = all.filter((r) => r.config.includes('sigma0.75'));
+    expect(mainScale(tie)).toBe('headline');
+    expect(mainScale([])).toBeUndefined();
+  });
+
+  test('pickRuns keeps the main scale where a config has it (not the longer headline run), else the config\'s best scale', () => {
+    const used = pickRuns(all);
+    expect(used.map((r) => `${r.config} ${r.scale}`)).toEqual(['cifar10-rs-sigma0.50 quick', 'mnist-rs-sigma0.25 reduced', 'mnist-rs-sigma0.75 reduced', 'mnist-splitz-sigma0.75 reduced']);
+    expect(pickRuns(all, { scale: 'headline' }).map((r) => r.config)).toEqual(['mnist-rs-sigma0.75', 'mnist-splitz-sigma0.75']);
+  });
+
+  test('tableHeadline: the headline runs only, the paper\'s sigma 0.75 row, both bounds, ACR', () => {
+    const t = tableHeadline(all);
+    expect(t.runs.map(runLabel).sort()).toEqual(['mnist-rs-sigma0.75 (headline)', 'mnist-splitz-sigma0.75 (headline)']);
+    const at = (m: string, eps: number | string) => t.rows.find((r) => r.method === m && r.eps === eps)!;
+    // Hand counts (HAND); RS's radii are halved, so RS at eps equals SPLITZ at 2 eps.
+    expect(at('SPLITZ', 1)).toMatchObject({ paper: 88.8, ours: HAND['1'], difference: HAND['1'] - 88.8 });
+    expect(at('SPLITZ', 0)).toMatchObject({ paper: null, ours: HAND['0'], difference: null });
+    expect(at('RS', 0.25)).toMatchObject({ paper: null, ours: HAND['0.5'], ours_paper_bound: null });
+    // The paper-bound radii are 1.25 x the sound ones in these logs: at eps 2.5 that counts radii >= 2.
+    expect(at('SPLITZ', 2.5)).toMatchObject({ ours: HAND['2.5'], ours_paper_bound: HAND['2'] });
+    const acr = (0.3 + 0.6 + 1.2 + 1.6 + 2.1 + 2.6 + 0.8 + 1.0) / 10;
+    expect(at('SPLITZ', 'ACR').ours).toBeCloseTo(acr, 4);
+    expect(at('SPLITZ', 'ACR').ours_paper_bound).toBeCloseTo(1.25 * acr, 4);
+    expect(at('RS', 'ACR').ours).toBeCloseTo(acr / 2, 4);
+    expect(t.caption).toMatch(/scale 'headline'/);
+    // Without headline runs: the paper's column alone, and the caption says so.
+    const none = tableHeadline(all.filter((r) => r.scale !== 'headline'));
+    expect(none.runs).toEqual([]);
+    expect(none.rows.every((r) => r.ours === null)).toBe(true);
+    expect(none.rows.find((r) => r.method === 'SPLITZ' && r.eps === 2.5)!.paper).toBe(40.5);
+    expect(none.caption).toMatch(/no run yet/);
+  });
+
+  test('npm run figures draws the headline figure from the headline runs alone', () => {
+    const out = fs.mkdtempSync(path.join(dir, 'out-'));
+    const r = spawnSync(process.execPath, [require.resolve('ts-node/dist/bin.js'), '--transpile-only', 'scripts/figures.ts', '--results', dir, '--tables', path.join(out, 't'), '--figures', path.join(out, 'f')], {
+      cwd: path.join(__dirname, '..'),
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(fs.readdirSync(path.join(out, 'f'))).toEqual(expect.arrayContaining(['fig_headline_mnist_sigma0.75.png']));
+    const spec = JSON.parse(fs.readFileSync(path.join(out, 'f', 'fig_headline_mnist_sigma0.75.vl.json'), 'utf8'));
+    expect(JSON.stringify(spec.title)).toMatch(/scale 'headline'/);
+    expect(JSON.stringify(spec.title)).not.toMatch(/scale 'reduced'/);
+    // Table III uses the reduced runs, not the headline ones.
+    const t3 = fs.readFileSync(path.join(out, 't', 'table_III_acr.csv'), 'utf8');
+    expect(t3).toMatch(/mnist-rs-sigma0.75 \(reduced\)/);
+    expect(t3).not.toMatch(/\(headline\)/);
+  });
+});
+
 describe('npm run figures', () => {
   test('writes Tables I-VII, the bound comparison and the figures it has runs for, and names what it skipped', () => {
     const out = fs.mkdtempSync(path.join(root, 'out-'));
@@ -323,8 +398,10 @@ describe('npm run figures', () => {
     expect(r.status).toBe(0);
     const tables = fs.readdirSync(path.join(out, 't')).sort();
     expect(tables).toEqual(
-      ['captions.md', 'table_III_acr.csv', 'table_II_cifar10.csv', 'table_IV_time.csv', 'table_I_mnist.csv', 'table_VII_gamma_train.csv', 'table_VI_theta_lip.csv', 'table_V_split.csv', 'table_bounds_sound_vs_paper.csv'].sort(),
+      ['captions.md', 'table_III_acr.csv', 'table_II_cifar10.csv', 'table_IV_time.csv', 'table_I_mnist.csv', 'table_VII_gamma_train.csv', 'table_VI_theta_lip.csv', 'table_V_split.csv', 'table_bounds_sound_vs_paper.csv', 'table_headline_mnist_sigma0.75.csv'].sort(),
     );
+    // No headline run here: its figure is skipped, its table has the paper's column only.
+    expect(r.stdout).toMatch(/fig_headline_mnist_sigma0.75: no MNIST sigma 0.75 run at scale 'headline'/);
     const figs = fs.readdirSync(path.join(out, 'f'));
     for (const f of ['fig2_schematic', 'fig3_cifar10_rs_vs_splitz', 'fig4a_mnist_sigma', 'fig4b_mnist_bounds_theta_lip']) expect(figs).toEqual(expect.arrayContaining([`${f}.svg`, `${f}.png`]));
     expect(r.stdout).toMatch(/skipped or incomplete/);

@@ -209,6 +209,25 @@ export function fig4b(ours: ReadonlyArray<{ setting: string; bound: string; curv
   );
 }
 
+/** Legend name of the bound on L(x, gamma) behind a radius column: a run's `bound` ('sound', 'none' for RS) or an extra column's suffix ('paper', 'global'). */
+export function boundLegend(bound: string): string {
+  const names: Record<string, string> = { paper: 'local (paper: power iteration)', sound: 'local (sound)', global: 'global', none: 'none (RS)' };
+  return names[bound] ?? bound;
+}
+
+/**
+ * The headline pair: SPLITZ and RS on MNIST at sigma = 0.75 at the paper's
+ * full training schedule (colour = method, dash = bound on L(x, gamma)).
+ * The paper's markers: the sigma = 0.75 row of Tables V-VII (SPLITZ only).
+ */
+export function figHeadline(ours: ReadonlyArray<{ method: string; bound: string; curve: AccuracyCurve }>, paper: readonly PaperPoint[], o: FigureOptions = {}): VegaLiteSpec {
+  return accuracyFigure(
+    ours.map((c) => ({ series: c.method, style: c.bound, curve: c.curve })),
+    paper,
+    { ...o, title: "The headline pair: SPLITZ vs RS on MNIST at σ = 0.75, the paper's full training schedule", colorTitle: 'method', styleTitle: 'bound on L(x, γ)' },
+  );
+}
+
 // ------------------------------------------------------------------ Lipschitz constants
 
 /** One affine layer's global Lipschitz constant (spectral norm on its input shape). */

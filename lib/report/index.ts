@@ -13,3 +13,4 @@ export * from './published-checkpoints';
 export * from './split-signal';
 export * from './noise-through-split';
 export * from './bound-tightness';
+export * from './headline';

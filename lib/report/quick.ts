@@ -12,8 +12,10 @@
  *    disk with the same settings is reused; a config with stored results in
  *    data/results is not run again (the stored run is the better one).
  *  - `ourRuns(scale)`: the run summaries the tables use, one per config
- *    (pickRuns: paper > reduced > quick > smoke): quick mode reads
- *    data/results and runs/quick, full mode data/results only.
+ *    (pickRuns: the scale most configs ran at, else the config's most
+ *    trustworthy one): quick mode reads data/results and runs/quick, full
+ *    mode data/results only. `allOurRuns(scale)`: every run of those roots,
+ *    each scale (the headline pair's table takes its own scale from these).
  *
  * Nothing here trains a long run: the notebooks call it with a few hundred
  * steps per run.
@@ -246,12 +248,17 @@ export async function ensureQuickRuns(specs: readonly QuickSpec[], options: Ensu
 }
 
 /**
- * Our run summaries for the tables and figures, one per config (the most
- * trustworthy scale: pickRuns). Quick mode: data/results and runs/quick (the
- * roots `npm run reproduce` passes to `npm run figures`; other runs under
- * runs/, e.g. half-finished long runs, are left out); full mode: data/results only.
+ * Every run summary of our result roots, at every scale. Quick mode:
+ * data/results and runs/quick (the roots `npm run reproduce` passes to
+ * `npm run figures`; other runs under runs/, e.g. half-finished long runs,
+ * are left out); full mode: data/results only.
  */
-export function ourRuns(scale: RunScale = runScale()): RunSummary[] {
+export function allOurRuns(scale: RunScale = runScale()): RunSummary[] {
   const roots = scale === 'full' ? [resultsRoot()] : [resultsRoot(), quickRoot()];
-  return pickRuns(findCertifyLogs(roots).flatMap((f) => safeSummary(f)));
+  return findCertifyLogs(roots).flatMap((f) => safeSummary(f));
+}
+
+/** Our run summaries for the tables and figures, one per config (pickRuns: one scale across configs where it can). */
+export function ourRuns(scale: RunScale = runScale()): RunSummary[] {
+  return pickRuns(allOurRuns(scale));
 }
