@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import {
+  measureTextWidth,
   renderSpec,
   saveFigure,
   saveTable,
@@ -73,6 +74,28 @@ describe('renderSpec', () => {
     const blank = await renderSpec({ ...spec, title: undefined, mark: { type: 'line', opacity: 0 } }, { scale: 2 });
     const bimg = PNG.sync.read(blank.png);
     expect(darkPixels(bimg, 0, 0, bimg.width, 2 * 8)).toBeLessThan(10);
+  });
+
+  test('a long title sets the width as drawn: no blank margin beside it, and no glyph cut off', async () => {
+    const title = 'A title far wider than the chart under it, to size the whole figure by its own text width';
+    const fig = await renderSpec({ ...spec, title }, { scale: 2 });
+    const img = PNG.sync.read(fig.png);
+    // Rightmost column with ink in the title band.
+    let right = -1;
+    for (let x = img.width - 1; x >= 0 && right < 0; x--) if (darkPixels(img, x, 0, x + 1, 2 * 18) > 0) right = x;
+    const margin = (img.width - 1 - right) / 2; // CSS px
+    // vega pads the view by 5 px; an estimate of 0.8 em per character would leave about 250 px here.
+    expect(margin).toBeGreaterThan(1);
+    expect(margin).toBeLessThan(12);
+  });
+
+  test('measureTextWidth: proportional to the font size, wider in bold, narrower for narrow glyphs', () => {
+    const w12 = measureTextWidth('certified accuracy (%)', 12)!;
+    expect(w12).toBeGreaterThan(0);
+    expect(measureTextWidth('certified accuracy (%)', 24)! / w12).toBeCloseTo(2, 1);
+    expect(measureTextWidth('certified accuracy (%)', 12, 'bold')!).toBeGreaterThan(w12);
+    expect(measureTextWidth('iiiiiiii', 12)!).toBeLessThan(measureTextWidth('MMMMMMMM', 12)! / 2);
+    expect(measureTextWidth('', 12)).toBe(0);
   });
 
   test('a spec that does not compile gives a clear error', async () => {

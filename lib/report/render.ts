@@ -37,23 +37,64 @@ export interface RenderOptions {
   background?: string;
 }
 
-/** Font families tried, in order, for vega's default `sans-serif` (whichever the system has). */
-const SANS_CANDIDATES: Array<{ family: string; files: string[] }> = [
-  { family: 'DejaVu Sans', files: ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/TTF/DejaVuSans.ttf', '/usr/share/fonts/dejavu/DejaVuSans.ttf'] },
-  { family: 'Liberation Sans', files: ['/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf'] },
-  { family: 'Lato', files: ['/usr/share/fonts/truetype/lato/Lato-Regular.ttf'] },
+/**
+ * Font families tried, in order, for vega's default `sans-serif` (whichever
+ * the system has): `files` locate the family, `regular` / `bold` are the
+ * files text is measured with (measureTextWidth).
+ */
+const SANS_CANDIDATES: Array<{ family: string; files: string[]; regular?: string; bold?: string }> = [
+  {
+    family: 'DejaVu Sans',
+    files: ['/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf', '/usr/share/fonts/TTF/DejaVuSans.ttf', '/usr/share/fonts/dejavu/DejaVuSans.ttf'],
+    regular: 'DejaVuSans.ttf',
+    bold: 'DejaVuSans-Bold.ttf',
+  },
+  { family: 'Liberation Sans', files: ['/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf'], regular: 'LiberationSans-Regular.ttf', bold: 'LiberationSans-Bold.ttf' },
+  { family: 'Lato', files: ['/usr/share/fonts/truetype/lato/Lato-Regular.ttf'], regular: 'Lato-Regular.ttf', bold: 'Lato-Bold.ttf' },
   { family: 'Arial', files: ['/Library/Fonts/Arial.ttf', '/System/Library/Fonts/Supplemental/Arial.ttf', 'C:\\Windows\\Fonts\\arial.ttf'] },
   { family: 'Helvetica', files: ['/System/Library/Fonts/Helvetica.ttc'] },
 ];
 
-let sansFamily: string | undefined | null = null;
+let sans: { family: string; fontFiles: string[] } | undefined | null = null;
+
+/** The first known sans-serif family installed here, with the regular and bold files to measure text with (none when unknown). */
+function preferredSansFont(): { family: string; fontFiles: string[] } | undefined {
+  if (sans === null) {
+    const c = SANS_CANDIDATES.map((c) => ({ c, file: c.files.find((f) => fs.existsSync(f)) })).find((x) => x.file);
+    const dir = c ? path.dirname(c.file!) : '';
+    const fontFiles = c ? [c.c.regular, c.c.bold].filter((f): f is string => !!f).map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)) : [];
+    sans = c ? { family: c.c.family, fontFiles } : undefined;
+  }
+  return sans;
+}
 
 /** The first known sans-serif family installed here (undefined: let resvg pick the first system font). */
 function preferredSans(): string | undefined {
-  if (sansFamily === null) {
-    sansFamily = SANS_CANDIDATES.find((c) => c.files.some((f) => fs.existsSync(f)))?.family;
+  return preferredSansFont()?.family;
+}
+
+const widthCache = new Map<string, number>();
+
+/**
+ * Width in pixels of one line of text as resvg draws it (the right edge of
+ * its ink, from x = 0), in the preferred sans-serif font; undefined when no
+ * known font file is installed. Cached per (size, weight, text): a figure
+ * has a few dozen distinct strings, each about 10 ms to measure.
+ */
+export function measureTextWidth(text: string, fontSize: number, fontWeight: string | number = 'normal'): number | undefined {
+  const font = preferredSansFont();
+  if (!font?.fontFiles.length) return undefined;
+  const bold = fontWeight === 'bold' || Number(fontWeight) >= 600;
+  const key = `${fontSize}|${bold ? 'b' : 'n'}|${text}`;
+  let w = widthCache.get(key);
+  if (w === undefined) {
+    const esc = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${Math.ceil(fontSize * (text.length + 4))}" height="${Math.ceil(3 * fontSize)}"><text x="0" y="${2 * fontSize}" font-family="${font.family}" font-size="${fontSize}" font-weight="${bold ? 'bold' : 'normal'}">${esc}</text></svg>`;
+    const bbox = new (load().resvg.Resvg)(svg, { font: { loadSystemFonts: false, fontFiles: font.fontFiles, defaultFontFamily: font.family } }).getBBox();
+    w = bbox ? bbox.x + bbox.width : 0;
+    widthCache.set(key, w);
   }
-  return sansFamily;
+  return w;
 }
 
 type VegaModule = typeof import('vega');
@@ -61,10 +102,41 @@ type VegaLiteModule = typeof import('vega-lite');
 type ResvgModule = typeof import('@resvg/resvg-js');
 let modules: { vega: VegaModule; vl: VegaLiteModule; resvg: ResvgModule } | undefined;
 
+/** vega's text measurer (not in its typings): width(item, text) in pixels for an item's font. */
+interface VegaTextMetrics {
+  width: (item: { fontSize?: number; fontWeight?: string | number; font?: string; limit?: number }, text: unknown) => number;
+  estimateWidth: VegaTextMetrics['width'];
+}
+
 function load(): { vega: VegaModule; vl: VegaLiteModule; resvg: ResvgModule } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  modules ??= { vega: require('vega'), vl: require('vega-lite'), resvg: require('@resvg/resvg-js') };
+  if (!modules) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    modules = { vega: require('vega'), vl: require('vega-lite'), resvg: require('@resvg/resvg-js') };
+    useFontMetrics((modules.vega as unknown as { textMetrics: VegaTextMetrics }).textMetrics);
+  }
   return modules;
+}
+
+/**
+ * Without node-canvas, vega estimates every character at 0.8 em, about 1.5x
+ * too wide: the view is sized for titles wider than they are, and each PNG
+ * gets a wide blank margin on the right. Measure with the font resvg draws
+ * with instead (vega supports a replaced `textMetrics.width`), keeping the
+ * estimate for other fonts or when no known font file is installed.
+ */
+function useFontMetrics(metrics: VegaTextMetrics): void {
+  if (metrics.width !== metrics.estimateWidth) return; // vega has a canvas: it measures itself
+  const estimate = metrics.estimateWidth;
+  metrics.width = (item, text) => {
+    const line = text === null || text === undefined ? '' : String(text).trim();
+    const size = item.fontSize !== null && item.fontSize !== undefined ? Number(item.fontSize) || 0 : 11;
+    if (!line || size <= 0) return 0;
+    if (item.font && !/sans-serif/i.test(item.font)) return estimate(item, text);
+    const w = measureTextWidth(line, size, item.fontWeight);
+    if (w === undefined) return estimate(item, text);
+    // vega truncates text longer than `limit` (with an ellipsis) to at most that width.
+    return item.limit && item.limit > 0 ? Math.min(w, item.limit) : w;
+  };
 }
 
 function checkSpec(spec: unknown, who: string): asserts spec is VegaLiteSpec {
