@@ -276,6 +276,19 @@ describe('figures', () => {
     expect(() => accuracyFigure([], [], { title: 'x', colorTitle: 'm' })).toThrow(/no curves/);
   });
 
+  test('Fig. 4(a) ends its x axis at 4 and names, with its values, a curve it cuts off', () => {
+    // A collapsed run: 3 of 10 images certified far out (5, 6, 9), the rest not at all.
+    const far = accuracyVsRadius([5, 6, 9, 0, 0, 0, 0, 0, 0, 0].map((radius, i) => ({ radius, correct: i < 3 ? 1 : 0 })));
+    const spec = fig4a([{ sigma: 1, curve: far }, { sigma: 0.75, curve: splitz.curve }], []) as unknown as { title: { subtitle: string[] }; layer: Array<{ encoding: { x: { scale: { domain: number[] } } } }> };
+    compiles(spec);
+    expect(spec.layer[0].encoding.x.scale.domain).toEqual([0, 4]);
+    const notes = spec.title.subtitle.filter((l) => /x axis ends/.test(l));
+    // 30% of the images are certified at eps 4 and the last radius is 9; the sigma 0.75 curve (up to 2.6) is not cut.
+    expect(notes).toEqual(['x axis ends at ε = 4; beyond it: σ = 1: 30.0% at ε = 4, certified up to ε = 9.00 (cut off)']);
+    const within = fig4a([{ sigma: 0.75, curve: splitz.curve }], [], { subtitle: 'ours' }) as unknown as { title: { subtitle: unknown } };
+    expect(within.title.subtitle).toBe('ours');
+  });
+
   test('long curves are drawn on a grid with the exact step values', () => {
     const recs = Array.from({ length: 3000 }, (_, i) => ({ radius: (i % 997) / 400, correct: i % 5 ? 1 : 0 }));
     const curve = accuracyVsRadius(recs);

@@ -103,8 +103,21 @@ export interface AccuracyFigureOptions extends FigureOptions {
   title: string;
   colorTitle: string;
   styleTitle?: string;
-  /** Largest radius shown; default: a little past the largest radius of the data. */
+  /** Largest radius shown; default: a little past the largest radius of the data. Curves cut by it are named in the subtitle. */
   xMax?: number;
+}
+
+/** Subtitle lines naming the curves that go on past the x axis's end, so a cut axis hides nothing unsaid. */
+function cutNotes(curves: readonly OurCurve[], xMax: number): string[] {
+  const notes: string[] = [];
+  for (const c of curves) {
+    const { radius, accuracy } = c.curve;
+    const j = radius.findIndex((r) => r >= xMax);
+    if (j < 0 || !(accuracy[j] > 0)) continue;
+    const name = c.style && c.style !== 'ours' ? `${c.series}, ${c.style}` : c.series;
+    notes.push(`${name}: ${(100 * accuracy[j]).toFixed(1)}% at ε = ${xMax}, certified up to ε = ${radius[radius.length - 1].toFixed(2)} (cut off)`);
+  }
+  return notes.length ? [`x axis ends at ε = ${xMax}; beyond it: ${notes.join('; ')}`] : [];
 }
 
 /**
@@ -152,13 +165,18 @@ export function accuracyFigure(curves: readonly OurCurve[], paper: readonly Pape
   }
   return {
     $schema: SCHEMA,
-    title: title(o.title, o.subtitle ?? (ours.length ? undefined : 'no runs of ours yet: the paper\u2019s numbers only')),
+    title: title(o.title, withCutNotes(o.subtitle ?? (ours.length ? undefined : 'no runs of ours yet: the paper\u2019s numbers only'), o.xMax === undefined ? [] : cutNotes(curves, xMax))),
     width: o.width ?? 440,
     height: o.height ?? 280,
     layer: layers,
     resolve: { scale: { color: 'shared' } },
     config: { legend: { orient: 'right', labelLimit: 320, titleLimit: 320 } },
   } as unknown as VegaLiteSpec;
+}
+
+function withCutNotes(subtitle: string | string[] | undefined, notes: string[]): string | string[] | undefined {
+  if (!notes.length) return subtitle;
+  return [...(subtitle === undefined ? [] : Array.isArray(subtitle) ? subtitle : [subtitle]), ...notes];
 }
 
 /** Sigma as a legend label. */
@@ -183,15 +201,23 @@ export function fig3(
 }
 
 /**
+ * Where Fig. 4(a)'s x axis ends: past the paper's largest eps (2.5) and past
+ * the largest radius RS can certify at sigma <= 1 with n <= 100,000 (3.81).
+ * A SPLITZ run whose f_R collapsed to one class can certify that class far
+ * beyond (radius R_fR / L with L << 1); such curves are cut and named.
+ */
+export const FIG4A_X_MAX = 4;
+
+/**
  * Fig. 4(a): SPLITZ on MNIST at several sigma (colour = sigma). The paper's
  * markers: the sigma = 0.75 row of Table V and Table I's SPLITZ row (best
- * over sigma).
+ * over sigma). The x axis ends at FIG4A_X_MAX unless `xMax` says otherwise.
  */
-export function fig4a(ours: ReadonlyArray<{ sigma: number; curve: AccuracyCurve }>, paper: readonly PaperPoint[], o: FigureOptions = {}): VegaLiteSpec {
+export function fig4a(ours: ReadonlyArray<{ sigma: number; curve: AccuracyCurve }>, paper: readonly PaperPoint[], o: FigureOptions & { xMax?: number } = {}): VegaLiteSpec {
   return accuracyFigure(
     [...ours].sort((a, b) => a.sigma - b.sigma).map((c) => ({ series: sigmaLabel(c.sigma), curve: c.curve })),
     paper,
-    { ...o, title: 'Fig. 4(a): SPLITZ certified accuracy on MNIST, varying σ', colorTitle: 'noise level' },
+    { xMax: FIG4A_X_MAX, ...o, title: 'Fig. 4(a): SPLITZ certified accuracy on MNIST, varying σ', colorTitle: 'noise level' },
   );
 }
 
