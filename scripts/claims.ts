@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { RunSummary, findCertifyLogs, pickRuns, summarizeRun, GLOBAL_BOUND_FILE } from '../lib/report/tables';
+import { RunSummary, findCertifyLogs, oursCaption, pickRuns, summarizeRun, tableHeadline, GLOBAL_BOUND_FILE } from '../lib/report/tables';
 import { claimsMarkdown, evaluateClaims, otherRunComparisons } from '../lib/report/claims';
 import { writeFileAtomic } from '../lib/io/atomic';
 import { baseClassifierRows } from '../lib/report/base-classifier';
@@ -137,6 +137,29 @@ async function boundTightnessTable(summaries: readonly RunSummary[], cache: Diag
 }
 
 /** Runs the claims leave out (another seed of a config), each beside the run the claims use and RS at its sigma. */
+/** The headline pair (tableHeadline) as markdown, one line per eps; empty until a headline run is published. */
+export function headlineSection(summaries: readonly RunSummary[]): string {
+  const t = tableHeadline(summaries);
+  if (!t.runs.length) return '';
+  const fmt = (v: unknown, digits: number) => (typeof v === 'number' ? v.toFixed(digits) : '-');
+  const lines = [
+    '## The headline pair',
+    '',
+    `${t.title}: certified test accuracy at each eps (l2 radius, pixels in [0, 1]) and ACR, from \`tables/table_headline_mnist_sigma0.75.csv\` (\`npm run figures\`; figure \`figures/fig_headline_mnist_sigma0.75.png\`). The paper's column is its sigma = 0.75 reference row of Tables V-VII; it prints no RS numbers and no ACR at this sigma. SPLITZ's two columns come from the same noise samples, with the sound bound on L(x, gamma) and with the paper's power iteration. ` +
+      `${oursCaption(t.runs, '')} These runs are not in the claims above (they compare \`${CLAIMS_SCALE}\` runs); the next section sets them against the other runs image by image.`,
+    '',
+    "| eps | paper: SPLITZ (%) | ours: SPLITZ, sound bound (%) | ours: SPLITZ, paper's bound (%) | ours: RS (%) |",
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const eps of [...new Set(t.rows.map((r) => r.eps))]) {
+    const splitz = t.rows.find((r) => r.eps === eps && r.method === 'SPLITZ')!;
+    const rs = t.rows.find((r) => r.eps === eps && r.method === 'RS')!;
+    const digits = eps === 'ACR' ? 3 : 1;
+    lines.push(`| ${eps} | ${fmt(splitz.paper, 1)} | ${fmt(splitz.ours, digits)} | ${fmt(splitz.ours_paper_bound, digits)} | ${fmt(rs.ours, digits)} |`);
+  }
+  return lines.join('\n') + '\n\n';
+}
+
 function otherRunsSection(summaries: readonly RunSummary[], used: readonly RunSummary[]): string {
   const other = otherRunComparisons(summaries, used);
   if (!other.length) return '';
@@ -220,7 +243,7 @@ export async function generateClaims(results: string, cache: DiagnosticsCacheUse
     '## Claims, checked',
     '',
     claimsMarkdown(claims),
-    otherRunsSection(summaries, runs) + END,
+    headlineSection(summaries) + otherRunsSection(summaries, runs) + END,
   ].join('\n');
   return { block: generated, claims };
 }

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { ImageRadii, combine, compareAccuracy, compareAcr, evaluateClaims, claimsMarkdown, mcnemarExact, otherRunComparisons } from '../lib/report/claims';
 import { pickRuns, summarizeRun } from '../lib/report/tables';
 import { makeRun } from './report-helpers';
+import { headlineSection } from '../scripts/claims';
 
 const radii = (list: Array<[number, boolean]>): ImageRadii => new Map(list.map(([radius, correct], i) => [i, { radius, correct }]));
 
@@ -134,6 +135,20 @@ describe('otherRunComparisons', () => {
     expect(vsRsPaper.oursA).toBeCloseTo(1.875, 12);
     // Nothing to say when every run is used.
     expect(otherRunComparisons([seed0, rs], pickRuns([seed0, rs]))).toEqual([]);
+  });
+
+  test('REPRODUCTION.md gets a headline section once a headline run is published: one line per eps, both bounds, ACR', () => {
+    const images = (r: number, n = 40): Array<[number, 0 | 1]> => Array.from({ length: n }, (_, i) => [i < 10 ? r : 0.3, 1]);
+    const dir = path.join(root, 'headline-section'); // apart from the other tests' runs of the same names
+    const reduced = summarizeRun(makeRun(dir, { name: 'mnist-splitz-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 1, images: images(0.5), both: true }));
+    expect(headlineSection([reduced])).toBe('');
+    const head = summarizeRun(makeRun(dir, { name: 'mnist-splitz-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 1, images: images(2.0), both: true, scale: 'headline' }));
+    const md = headlineSection([reduced, head]);
+    expect(md).toMatch(/^## The headline pair/);
+    // 10 of 40 images at radius 2 (paper's bound: 2.5), 30 at 0.3: 25% at eps 2 (paper's bound 25%), 0 / 25% at eps 2.5; RS not published.
+    expect(md).toContain('| 2 | 62.3 | 25.0 | 25.0 | - |');
+    expect(md).toContain('| 2.5 | 40.5 | 0.0 | 25.0 | - |');
+    expect(md).toContain('| ACR | - | 0.725 | 0.906 | - |');
   });
 
   test('the headline pair, left out of the reduced-scale claims, is compared with RS at its own scale', () => {
