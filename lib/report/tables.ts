@@ -676,8 +676,11 @@ export function tableBounds(runs: readonly RunSummary[], radii: readonly number[
   };
 }
 
-/** The scale of the headline pair: the paper's full training schedule on the configs that have it (MNIST, sigma 0.75). */
+/** The scale of the headline pair: the paper's full training schedule on the configs that have it (MNIST, sigma HEADLINE_SIGMA). */
 export const HEADLINE_SCALE = 'headline';
+
+/** The noise level of the headline pair (configs/mnist-{splitz,rs}-sigma0.75.json). */
+export const HEADLINE_SIGMA = 0.75;
 
 /** Every radius column of a run: its own (`bound`) and each other bound it logged (`radius_paper`, `radius_global`), as accuracy curves. */
 export function boundCurves(r: RunSummary): Array<{ bound: string; curve: AccuracyCurve }> {
@@ -687,7 +690,7 @@ export function boundCurves(r: RunSummary): Array<{ bound: string; curve: Accura
 /** The headline pair among runs of every scale: the reference SPLITZ and the RS run on MNIST at sigma 0.75, scale 'headline' (either may be missing). */
 export function headlinePair(runs: readonly RunSummary[]): { splitz?: RunSummary; rs?: RunSummary } {
   const headline = pickRuns(runs, { scale: HEADLINE_SCALE });
-  const find = (method: 'SPLITZ' | 'RS') => oneRun(headline, { dataset: 'mnist', method, sigma: 0.75, ...(method === 'SPLITZ' ? { split: 1 } : {}), ...refSettings(method) }, `headline ${method}`);
+  const find = (method: 'SPLITZ' | 'RS') => oneRun(headline, { dataset: 'mnist', method, sigma: HEADLINE_SIGMA, ...(method === 'SPLITZ' ? { split: 1 } : {}), ...refSettings(method) }, `headline ${method}`);
   return { splitz: find('SPLITZ'), rs: find('RS') };
 }
 
@@ -702,7 +705,7 @@ export function headlinePair(runs: readonly RunSummary[]): { splitz?: RunSummary
  */
 export function tableHeadline(runs: readonly RunSummary[], lit: readonly AccuracyRow[] = loadLiterature('V'), radii: readonly number[] = DEFAULT_RADII): ReportTable {
   const { splitz, rs } = headlinePair(runs);
-  const sigma = 0.75;
+  const sigma = HEADLINE_SIGMA;
   const pair = [
     { method: 'SPLITZ', run: splitz },
     { method: 'RS', run: rs },
