@@ -101,6 +101,11 @@ describe('evaluateClaims on synthetic runs', () => {
     const md = claimsMarkdown(claims);
     expect(md).toContain('| Table I | **holds** |');
     expect(md).toContain('McNemar p');
+    // CIFAR-10's Table III: no run, yet an ACR table with the paper's ACR to 3 decimals (SPLITZ 0.680, RS 0.424 at sigma 0.25).
+    expect(byId['III-cifar10'].verdict).toBe('not run');
+    const cifarIII = md.slice(md.indexOf("### Table III: CIFAR-10: SPLITZ's ACR beats RS's at each sigma (SPLITZ radii with the sound bound)"));
+    expect(cifarIII).toContain('| comparison | ours A | ours B | paper A | paper B | images | 95% CI of A - B | verdict |');
+    expect(cifarIII).toContain('| sigma 0.25: ACR SPLITZ vs RS | - | - | 0.680 | 0.424 | - | - | not run |');
   });
 });
 
