@@ -136,7 +136,6 @@ async function boundTightnessTable(summaries: readonly RunSummary[], cache: Diag
   return lines.join('\n') + '\n';
 }
 
-/** Runs the claims leave out (another seed of a config), each beside the run the claims use and RS at its sigma. */
 /** The headline pair (tableHeadline) as markdown, one line per eps; empty until a headline run is published. */
 export function headlineSection(summaries: readonly RunSummary[]): string {
   const t = tableHeadline(summaries);
@@ -160,6 +159,7 @@ export function headlineSection(summaries: readonly RunSummary[]): string {
   return lines.join('\n') + '\n\n';
 }
 
+/** Runs the claims leave out (another seed of a config), each beside the run the claims use and RS at its sigma. */
 function otherRunsSection(summaries: readonly RunSummary[], used: readonly RunSummary[]): string {
   const other = otherRunComparisons(summaries, used);
   if (!other.length) return '';
