@@ -336,7 +336,7 @@ export function claimsMarkdown(claims: readonly ClaimResult[]): string {
   lines.push('| claim | source | verdict at our scale |', '| --- | --- | --- |');
   for (const c of claims) lines.push(`| ${c.claim} | ${c.source} | **${c.verdict}** |`);
   for (const c of claims) {
-    const acr = c.metric ? c.metric === 'acr' : c.comparisons.some((x) => x.ci);
+    const acr = c.metric === 'acr';
     lines.push('', `### ${c.source}: ${c.claim}`, '', `Verdict: **${c.verdict}**.${c.note ? ` ${c.note}.` : ''}`, '');
     if (c.runs.length) lines.push(`Runs: ${c.runs.join('; ')}.`, '');
     lines.push(

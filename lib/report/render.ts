@@ -60,10 +60,14 @@ let sans: { family: string; fontFiles: string[] } | undefined | null = null;
 /** The first known sans-serif family installed here, with the regular and bold files to measure text with (none when unknown). */
 function preferredSansFont(): { family: string; fontFiles: string[] } | undefined {
   if (sans === null) {
-    const c = SANS_CANDIDATES.map((c) => ({ c, file: c.files.find((f) => fs.existsSync(f)) })).find((x) => x.file);
-    const dir = c ? path.dirname(c.file!) : '';
-    const fontFiles = c ? [c.c.regular, c.c.bold].filter((f): f is string => !!f).map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f)) : [];
-    sans = c ? { family: c.c.family, fontFiles } : undefined;
+    const found = SANS_CANDIDATES.map((c) => ({ candidate: c, file: c.files.find((f) => fs.existsSync(f)) })).find((x) => x.file);
+    if (!found) sans = undefined;
+    else {
+      // The regular and bold files sit beside the file that located the family.
+      const dir = path.dirname(found.file!);
+      const fontFiles = [found.candidate.regular, found.candidate.bold].filter((f): f is string => !!f).map((f) => path.join(dir, f)).filter((f) => fs.existsSync(f));
+      sans = { family: found.candidate.family, fontFiles };
+    }
   }
   return sans;
 }

@@ -328,12 +328,8 @@ export const MACHINE_FILE = 'machine.json';
 export function mainScale(runs: readonly RunSummary[]): string | undefined {
   const configs = new Map<string, Set<string>>();
   for (const r of runs) configs.set(r.scale, (configs.get(r.scale) ?? new Set()).add(r.config));
-  let best: string | undefined;
-  for (const [s, c] of configs) {
-    const b = best === undefined ? undefined : configs.get(best)!.size;
-    if (b === undefined || c.size > b || (c.size === b && scaleRank(s) < scaleRank(best!))) best = s;
-  }
-  return best;
+  const ranked = [...configs].sort(([sa, ca], [sb, cb]) => cb.size - ca.size || scaleRank(sa) - scaleRank(sb));
+  return ranked[0]?.[0];
 }
 
 function scaleRank(s: string): number {
