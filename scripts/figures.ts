@@ -27,7 +27,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { parseCsv, saveFigure, saveTable, writeFileAtomic } from '../lib/report/render';
 import { loadLiterature } from '../lib/report/literature';
-import { HEADLINE_SCALE, RunSummary, allTables, boundCurves, findCertifyLogs, pickRuns, scaleSubtitle, summarizeRun, tableHeadline } from '../lib/report/tables';
+import { HEADLINE_SCALE, RunSummary, allTables, boundCurves, findCertifyLogs, paperReferenceRow, pickRuns, scaleSubtitle, summarizeRun, tableHeadline } from '../lib/report/tables';
 import { HEADLINE_FIGURE, headlineFigure } from '../lib/report/headline';
 import { PaperPoint, boundLegend, fig2, fig3, fig4a, fig4b, figGlobalLipschitz, figLocalBoundDistribution, figLocalBoundsImages, sigmaLabel } from '../lib/report/figures';
 import type { VegaLiteSpec } from '../lib/report/render';
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
 
   const mnistRef = runs.filter((r) => r.dataset === 'mnist' && isReference(r));
   if (mnistRef.length) {
-    const ref075 = loadLiterature('V').filter((r) => r.param_value === 1);
+    const ref075 = paperReferenceRow();
     const paper: PaperPoint[] = [
       ...ref075.map((r) => ({ series: sigmaLabel(0.75), eps: r.eps, certified_accuracy: r.certified_accuracy as number, source: 'paper (Tables V-VII, σ = 0.75)' })),
       ...loadLiterature('I')

@@ -5,9 +5,8 @@
  * Its table is tableHeadline (./tables.ts).
  */
 import { PaperPoint, boundLegend, figHeadline } from './figures';
-import { loadLiterature } from './literature';
 import type { VegaLiteSpec } from './render';
-import { HEADLINE_SIGMA, RunSummary, boundCurves, headlinePair, scaleSubtitle } from './tables';
+import { RunSummary, boundCurves, headlinePair, paperReferenceRow, scaleSubtitle } from './tables';
 
 /** File name (no extension) of the headline figure under figures/. */
 export const HEADLINE_FIGURE = 'fig_headline_mnist_sigma0.75';
@@ -22,8 +21,6 @@ export function headlineFigure(runs: readonly RunSummary[]): { spec: VegaLiteSpe
   const pair = [splitz, rs].filter((r): r is RunSummary => r !== undefined);
   if (!pair.length) return undefined;
   const curves = pair.flatMap((r) => boundCurves(r).map((c) => ({ method: r.method, bound: boundLegend(c.bound), curve: c.curve })));
-  const paper: PaperPoint[] = loadLiterature('V')
-    .filter((l) => l.param === 'split' && l.param_value === 1 && l.sigma === HEADLINE_SIGMA)
-    .map((l) => ({ series: 'SPLITZ', eps: l.eps, certified_accuracy: l.certified_accuracy as number, source: 'paper (Tables V-VII, σ = 0.75)' }));
+  const paper: PaperPoint[] = paperReferenceRow().map((l) => ({ series: 'SPLITZ', eps: l.eps, certified_accuracy: l.certified_accuracy as number, source: 'paper (Tables V-VII, σ = 0.75)' }));
   return { spec: figHeadline(curves, paper, { subtitle: scaleSubtitle(pair) }), runs: pair };
 }

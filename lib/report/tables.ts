@@ -678,6 +678,11 @@ export const HEADLINE_SCALE = 'headline';
 /** The noise level of the headline pair (configs/mnist-{splitz,rs}-sigma0.75.json). */
 export const HEADLINE_SIGMA = 0.75;
 
+/** The paper's reference SPLITZ row at sigma = 0.75 (split 1, Lip_theta 0.5, gamma_train 1), as Table V prints it; Tables VI and VII repeat it. */
+export function paperReferenceRow(lit: readonly AccuracyRow[] = loadLiterature('V')): AccuracyRow[] {
+  return lit.filter((l) => l.param === 'split' && l.param_value === 1 && l.sigma === HEADLINE_SIGMA);
+}
+
 /** Every radius column of a run: its own (`bound`) and each other bound it logged (`radius_paper`, `radius_global`), as accuracy curves. */
 export function boundCurves(r: RunSummary): Array<{ bound: string; curve: AccuracyCurve }> {
   return [{ bound: r.bound, curve: r.curve }, ...Object.entries(r.otherRadii).map(([bound, s]) => ({ bound, curve: s.curve }))];
@@ -701,12 +706,12 @@ export function headlinePair(runs: readonly RunSummary[]): { splitz?: RunSummary
  */
 export function tableHeadline(runs: readonly RunSummary[], lit: readonly AccuracyRow[] = loadLiterature('V'), radii: readonly number[] = DEFAULT_RADII): ReportTable {
   const { splitz, rs } = headlinePair(runs);
-  const sigma = HEADLINE_SIGMA;
   const pair = [
     { method: 'SPLITZ', run: splitz },
     { method: 'RS', run: rs },
   ];
-  const paperAt = (eps: number) => lit.find((l) => l.param === 'split' && l.param_value === 1 && l.sigma === sigma && Math.abs(l.eps - eps) < EPS_TOL)?.certified_accuracy ?? null;
+  const reference = paperReferenceRow(lit);
+  const paperAt = (eps: number) => reference.find((l) => Math.abs(l.eps - eps) < EPS_TOL)?.certified_accuracy ?? null;
   const rows: TableRow[] = [];
   for (const eps of radii) {
     for (const { method, run } of pair) {
