@@ -84,7 +84,7 @@ describe('renderSpec', () => {
     let right = -1;
     for (let x = img.width - 1; x >= 0 && right < 0; x--) if (darkPixels(img, x, 0, x + 1, 2 * 18) > 0) right = x;
     const margin = (img.width - 1 - right) / 2; // CSS px
-    // vega pads the view by 5 px; an estimate of 0.8 em per character would leave about 250 px here.
+    // vega pads the view by 5 px; its estimate of 0.8 em per character left 153.5 px here.
     expect(margin).toBeGreaterThan(1);
     expect(margin).toBeLessThan(12);
   });
