@@ -1,5 +1,5 @@
 /**
- * `npm run campaign -- [--only a,b] [--workers K] [--status]`: the
+ * `npm run campaign -- [--only a,b] [--workers K] [--status | --park]`: the
  * reproduction campaign of docs/REPRODUCTION.md, run after run, resumable.
  *
  * For each run of scripts/campaign-plan.json (config + scale), in order:
@@ -15,6 +15,9 @@
  *      steps, and the best checkpoint when under 20 MB. The folder is built
  *      beside its final place and renamed into it, so data/results never holds
  *      half a run.
+ * A run with no runs/<id>/ but a parked copy in data/in-progress/<id>/
+ * (`--park`, scripts/park.ts) is restored from it first, so a fresh clone
+ * resumes what an earlier work tree left.
  * A published run is skipped, and so is a run another campaign process is
  * working on (runs/campaign/locks/), so two campaigns can share the machine,
  * e.g. one training while the other certifies. Killing the campaign at any moment loses at most
@@ -36,9 +39,12 @@ import { readCertifyLog } from '../lib/eval/log';
 import { gitCommit } from './git';
 import { extensionState } from './train-progress';
 import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
+import { parkRun, readParked, restoreRun, trainingDone } from './park';
 
 const ROOT = path.resolve(__dirname, '..');
 const CAMPAIGN_DIR = path.join(ROOT, 'runs', 'campaign');
+/** Where `--park` leaves unfinished runs for a later clone to resume (scripts/park.ts). */
+const PARKED_DIR = path.join(ROOT, 'data', 'in-progress');
 
 interface PlanRun {
   config: string;
@@ -55,6 +61,7 @@ interface Options {
   workers: string;
   results: string;
   status?: boolean;
+  park?: boolean;
 }
 
 const idOf = (r: PlanRun, name: string) => `${name}-${r.scale}`;
@@ -228,12 +235,22 @@ async function trainCertifyPublish(
   const runDir = path.join(ROOT, 'runs', id);
   const trainOut = path.join(CAMPAIGN_DIR, `${id}.train.out`);
   const certifyOut = path.join(CAMPAIGN_DIR, `${id}.certify.out`);
+  const parked = path.join(PARKED_DIR, id);
+  if (!fs.existsSync(runDir) && readParked(parked)) {
+    const m = restoreRun(id, parked, runDir, CAMPAIGN_DIR);
+    log(`${id}: resumed from its parked copy ${path.relative(ROOT, parked)} (parked ${m.parked}: ${m.epochs_trained} epochs trained, ${Object.values(m.images_certified).reduce((a, b) => a + b, 0)} images certified)`);
+  }
 
-  const trainArgs = ['train', r.config, '--scale', r.scale, '--no-progress', ...(fs.existsSync(path.join(runDir, 'train-log.jsonl')) ? ['--resume'] : [])];
-  log(`${id}: splitz ${trainArgs.join(' ')} (output: ${path.relative(ROOT, trainOut)})`);
-  if ((await splitz(engine.dir, trainArgs, trainOut)) !== 0) {
-    endedEarly(id, 'training', trainOut);
-    return false;
+  if (trainingDone(runDir)) {
+    // A parked run whose training is done comes without its power-iteration vectors, which `train --resume` would load.
+    log(`${id}: training done, certification next`);
+  } else {
+    const trainArgs = ['train', r.config, '--scale', r.scale, '--no-progress', ...(fs.existsSync(path.join(runDir, 'train-log.jsonl')) ? ['--resume'] : [])];
+    log(`${id}: splitz ${trainArgs.join(' ')} (output: ${path.relative(ROOT, trainOut)})`);
+    if ((await splitz(engine.dir, trainArgs, trainOut)) !== 0) {
+      endedEarly(id, 'training', trainOut);
+      return false;
+    }
   }
 
   // The certification log's name follows the resolved n (certify-n<n>.tsv).
@@ -304,6 +321,8 @@ async function trainCertifyPublish(
     fs.writeFileSync(path.join(tmp, 'run.json'), JSON.stringify(runJson, null, 2) + '\n');
     return runJson;
   });
+  // Its parked copy, if any, is superseded (commit its removal with the result).
+  fs.rmSync(parked, { recursive: true, force: true });
   log(`${id}: published to ${path.relative(ROOT, published)} (training ${(runJson.training.wall_seconds / 60).toFixed(1)} min, certification ${(runJson.certification.wall_seconds / 60).toFixed(1)} min)`);
   return true;
 }
@@ -364,6 +383,38 @@ function runProgress(id: string): { started: boolean; detail: string } {
   return { started: true, detail: parts.join('; ') };
 }
 
+/**
+ * `--park`: every unpublished run with a run directory is copied into
+ * data/in-progress/<id>/ (scripts/park.ts), to be committed. A run a live
+ * campaign is working on is refused: stop the campaign first, so the copy is
+ * one moment of the run.
+ */
+function parkAll(ids: string[], opts: Options): void {
+  let refused = 0;
+  let parked = 0;
+  for (const id of ids) {
+    if (fs.existsSync(path.resolve(ROOT, opts.results, id, 'run.json')) || !fs.existsSync(path.join(ROOT, 'runs', id, 'train-log.jsonl'))) continue;
+    const holder = lockHolder(id);
+    if (holder !== undefined) {
+      console.log(`not parked ${id}: campaign pid ${holder} is working on it; stop it first (kill ${holder}), then park`);
+      refused++;
+      continue;
+    }
+    try {
+      const m = parkRun(id, path.join(ROOT, 'runs', id), CAMPAIGN_DIR, path.join(PARKED_DIR, id));
+      const images = Object.entries(m.images_certified).map(([f, k]) => `, ${f}: ${k} images`).join('');
+      const left = m.left_out.map((x) => `; left out ${x.file} (${x.why})`).join('');
+      parked++;
+      console.log(`parked ${id} in ${path.relative(ROOT, PARKED_DIR)}/${id}: ${m.epochs_trained} epochs${m.training_done ? ' (training done)' : ''}${images}${left}`);
+    } catch (e) {
+      console.log(`not parked ${(e as Error).message}`);
+      refused++;
+    }
+  }
+  console.log(parked ? `commit ${path.relative(ROOT, PARKED_DIR)}/ so that a fresh clone resumes these runs` : 'nothing parked');
+  if (refused) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .name('npm run campaign --')
@@ -372,7 +423,8 @@ async function main(): Promise<void> {
     .option('--workers <k>', 'worker threads for certification', '1')
     .option('--engine <dir>', 'run the steps with this frozen engine (runs/campaign/engine/<commit>) instead of freezing the current dist/')
     .option('--results <dir>', 'where finished runs are published', path.join('data', 'results'))
-    .option('--status', 'print what is published, in progress and to do, then exit');
+    .option('--status', 'print what is published, in progress and to do, then exit')
+    .option('--park', 'copy every unfinished run (stopped first) into data/in-progress/ for a later clone to resume, then exit');
   program.parse(process.argv);
   const opts = program.opts<Options>();
   const plan = JSON.parse(fs.readFileSync(path.resolve(ROOT, opts.plan), 'utf8')) as { runs: PlanRun[] };
@@ -388,7 +440,13 @@ async function main(): Promise<void> {
     const counts = { published: 0, 'in progress': 0, 'to do': 0 };
     for (const { id } of todo) {
       const published = fs.existsSync(path.resolve(ROOT, opts.results, id, 'run.json'));
+      const parked = published ? undefined : readParked(path.join(PARKED_DIR, id));
       const progress = published ? { started: false, detail: '' } : runProgress(id);
+      if (!progress.started && parked) {
+        const images = Object.entries(parked.images_certified).map(([f, k]) => `; ${f}: ${k} images certified`).join('');
+        progress.started = true;
+        progress.detail = `parked ${parked.parked}: ${parked.epochs_trained} epochs trained${parked.training_done ? ' (training done)' : ''}${images}; the campaign resumes it from ${path.relative(ROOT, PARKED_DIR)}/${id}`;
+      }
       const holder = published ? undefined : lockHolder(id);
       const detail = [progress.detail, holder ? `running in pid ${holder}` : ''].filter(Boolean).join('; ');
       const state = published ? 'published' : progress.started ? 'in progress' : 'to do';
@@ -396,6 +454,11 @@ async function main(): Promise<void> {
       console.log(`${state.padEnd(11)} ${id}${detail ? ` (${detail})` : ''}`);
     }
     console.log(`${todo.length} runs: ${counts.published} published, ${counts['in progress']} in progress, ${counts['to do']} to do`);
+    return;
+  }
+
+  if (opts.park) {
+    parkAll(todo.map((t) => t.id), opts);
     return;
   }
 
