@@ -231,6 +231,12 @@ describe('training runs', () => {
     // A partial line, as a kill in the middle of a log write leaves.
     fs.appendFileSync(path.join(killed, TRAIN_LOG), '{"type":"epoch","epoch":1,"ph');
     await expect(runTraining(config, { outDir: killed, data })).rejects.toThrow(/--resume/);
+    // Without its checkpoint the run cannot resume: refused, and the log keeps its epoch.
+    const logBefore = fs.readFileSync(path.join(killed, TRAIN_LOG), 'utf8');
+    fs.renameSync(path.join(killed, LAST_DIR), path.join(killed, 'moved'));
+    await expect(runTraining(config, { outDir: killed, data, resume: true })).rejects.toThrow(/records 1 epoch, but checkpoint\/ .* is missing/);
+    expect(fs.readFileSync(path.join(killed, TRAIN_LOG), 'utf8')).toBe(logBefore);
+    fs.renameSync(path.join(killed, 'moved'), path.join(killed, LAST_DIR));
     const b = await runTraining(config, { outDir: killed, data, resume: true });
     expect(b.epochsDone).toBe(2);
 

@@ -142,6 +142,11 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
   if (!options.resume && (canResume || fs.existsSync(logFile))) {
     throw new RunnerError(`${outDir} already holds a training run; pass --resume to continue it, or --out DIR for a new one`);
   }
+  if (options.resume && !canResume && fs.existsSync(logFile)) {
+    // Without checkpoint/ the run would start over and drop the logged epochs; a run killed in its first epoch has none to lose.
+    const logged = readTrainLog(logFile).filter((r) => r.type === 'epoch').length;
+    if (logged > 0) throw new RunnerError(`${outDir}: its training log records ${logged} epoch${logged === 1 ? '' : 's'}, but ${LAST_DIR}/ (the checkpoint they are resumed from) is missing; put it back, or train a new run with --out DIR`);
+  }
 
   const data = options.data ?? (await loadDataset(config.dataset, 'train'));
   const { trainIdx, holdoutIdx } = holdoutSplit(data.n, t);
