@@ -27,7 +27,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { parseCsv, saveFigure, saveTable, writeFileAtomic } from '../lib/report/render';
 import { loadLiterature } from '../lib/report/literature';
-import { HEADLINE_SCALE, RunSummary, allTables, boundCurves, findCertifyLogs, paperReferenceRow, pickRuns, scaleSubtitle, summarizeRun, tableHeadline } from '../lib/report/tables';
+import { HEADLINE_SCALE, RunSummary, allTables, boundCurves, findCertifyLogs, isReferenceSplitz, paperReferenceRow, pickRuns, scaleSubtitle, summarizeRun, tableHeadline } from '../lib/report/tables';
 import { HEADLINE_FIGURE, headlineFigure } from '../lib/report/headline';
 import { PaperPoint, boundLegend, fig2, fig3, fig4a, fig4b, figGlobalLipschitz, figLocalBoundDistribution, figLocalBoundsImages, sigmaLabel } from '../lib/report/figures';
 import type { VegaLiteSpec } from '../lib/report/render';
@@ -47,7 +47,6 @@ interface Options {
   figures: string;
 }
 
-const isReference = (r: RunSummary) => r.method === 'SPLITZ' && r.split === 1 && r.theta_lip === 0.5 && r.gamma_train === 1;
 const rel = (p: string) => path.relative(process.cwd(), p) || '.';
 
 function readCsvIf(file: string): Record<string, string | number | null>[] | undefined {
@@ -108,7 +107,7 @@ async function main(): Promise<void> {
   await save('fig2_schematic', fig2());
 
   const t2 = loadLiterature('II').filter((r) => !r.extra_data && (r.method === 'SPLITZ' || r.method === 'RS'));
-  const cifar = runs.filter((r) => r.dataset === 'cifar10' && (r.method === 'RS' || isReference(r)));
+  const cifar = runs.filter((r) => r.dataset === 'cifar10' && (r.method === 'RS' || isReferenceSplitz(r)));
   if (cifar.length) {
     const paper: PaperPoint[] = [
       ...t2.map((r) => ({ series: r.method, eps: r.eps, certified_accuracy: r.certified_accuracy as number, source: 'paper (Table II, best over σ)' })),
@@ -119,7 +118,7 @@ async function main(): Promise<void> {
     await save('fig3_cifar10_rs_vs_splitz', fig3(cifar.map((r) => ({ method: r.method, sigma: r.sigma, curve: r.curve })), paper, { subtitle: scaleSubtitle(cifar) }));
   } else skipped.push('fig3_cifar10_rs_vs_splitz: no CIFAR-10 RS or SPLITZ run (configs/cifar10-*.json)');
 
-  const mnistRef = runs.filter((r) => r.dataset === 'mnist' && isReference(r));
+  const mnistRef = runs.filter((r) => r.dataset === 'mnist' && isReferenceSplitz(r));
   if (mnistRef.length) {
     const ref075 = paperReferenceRow();
     const paper: PaperPoint[] = [

@@ -471,7 +471,7 @@ function comparisonTable(table: 'I' | 'II', runs: readonly RunSummary[], lit: re
   const dataset: Dataset = table === 'I' ? 'mnist' : 'cifar10';
   const used = new Set<RunSummary>();
   const rows: TableRow[] = lit.map((l) => {
-    const candidates = !l.extra_data && (l.method === 'SPLITZ' || l.method === 'RS') ? runs.filter((r) => r.dataset === dataset && r.method === l.method && (r.method === 'RS' || (r.split === 1 && isReference(r)))) : [];
+    const candidates = !l.extra_data && (l.method === 'SPLITZ' || l.method === 'RS') ? runs.filter((r) => r.dataset === dataset && r.method === l.method && (r.method === 'RS' || isReferenceSplitz(r))) : [];
     const best = bestOver(candidates, l.eps);
     if (best) used.add(best.run);
     return {
@@ -526,7 +526,7 @@ export function tableIII(runs: readonly RunSummary[], lit: readonly AcrRow[] = l
     return { sigma: l.sigma, method: l.method, dataset: l.dataset, paper: l.acr, ours, difference: diff(ours, l.acr, 4), our_run: r ? runLabel(r) : null, paper_source: l.source };
   });
   for (const r of runs) {
-    if (used.has(r) || (r.method === 'SPLITZ' && !(r.split === 1 && isReference(r)))) continue;
+    if (used.has(r) || (r.method === 'SPLITZ' && !isReferenceSplitz(r))) continue;
     if (lit.some((l) => l.dataset === r.dataset && l.method === r.method && Math.abs(l.sigma - r.sigma) < EPS_TOL)) continue;
     used.add(r);
     rows.push({ sigma: r.sigma, method: r.method, dataset: r.dataset, paper: null, ours: round(r.acr, 4), difference: null, our_run: runLabel(r), paper_source: 'not in the paper (no ACR at this sigma)' });
@@ -555,6 +555,11 @@ function refSettings(method: string): Partial<Pick<RunSummary, 'theta_lip' | 'ga
 
 function isReference(r: RunSummary): boolean {
   return matches(r, REFERENCE);
+}
+
+/** The reference SPLITZ configuration of the paper's main results: split 1, Lip_theta 0.5, gamma 1 (any sigma). */
+export function isReferenceSplitz(r: RunSummary): boolean {
+  return r.method === 'SPLITZ' && r.split === 1 && isReference(r);
 }
 
 /**
