@@ -19,7 +19,7 @@ import { initBackend } from '../lib/backend';
 import { readCertifyLog } from '../lib/eval/log';
 import { runCertify } from '../lib/runner/certify';
 import { runAnalyze } from '../lib/commands/analyze';
-import { allTables, findCertifyLogs, pickRuns, summarizeRun } from '../lib/report/tables';
+import { allTables, describeRun, findCertifyLogs, pickRuns, summarizeRun } from '../lib/report/tables';
 import { TIGHTNESS_IMAGES, generateClaims, generatedBlockOf } from '../scripts/claims';
 import { splitSignalRows } from '../lib/report/split-signal';
 import { noiseThroughSplitRows } from '../lib/report/noise-through-split';
@@ -131,6 +131,16 @@ test("splitz analyze reproduces every 'ours' number of the report tables drawn f
     }
   }
   expect(checked).toBeGreaterThan(0);
+});
+
+test('a run described in a caption names its bound on L(x) when it has one: SPLITZ runs do, RS runs (L = 1) do not', () => {
+  const runs = findCertifyLogs([RESULTS]).map((l) => summarizeRun(l));
+  const rs = runs.filter((r) => r.method === 'RS');
+  const splitz = runs.filter((r) => r.method === 'SPLITZ');
+  expect(rs.length).toBeGreaterThan(0);
+  expect(splitz.length).toBeGreaterThan(0);
+  for (const r of rs) expect(describeRun(r)).not.toMatch(/bound/);
+  for (const r of splitz) expect(describeRun(r)).toMatch(/, sound bound, /);
 });
 
 /**

@@ -406,10 +406,10 @@ function stepsText(r: RunSummary): string {
   return ` (${fmtInt(r.trainSteps)} steps${r.trainImages !== null ? ` on ${fmtInt(r.trainImages)} training images` : ''})`;
 }
 
-/** One sentence per run: scale, epochs, images, n, bound, backend. */
+/** One sentence per run: scale, epochs, images, n, bound (SPLITZ; an RS run has none), backend. */
 export function describeRun(r: RunSummary): string {
   const epochs = r.epochsTrained !== null ? `${r.epochsTrained} epoch${r.epochsTrained === 1 ? '' : 's'}${stepsText(r)} trained${r.epochsPlanned !== null && r.epochsPlanned !== r.epochsTrained ? ` (${r.epochsPlanned} planned)` : ''}` : 'epochs unknown (no training log)';
-  return `${r.config} at scale '${r.scale}': ${r.datasetVariant}, sigma = ${r.sigma}, ${epochs}, ${fmtInt(r.images)} test images certified, n = ${fmtInt(r.n)}, n0 = ${r.n0}, alpha = ${r.alpha}, ${r.bound} bound${r.backend ? `, ${r.backend} backend` : ''}`;
+  return `${r.config} at scale '${r.scale}': ${r.datasetVariant}, sigma = ${r.sigma}, ${epochs}, ${fmtInt(r.images)} test images certified, n = ${fmtInt(r.n)}, n0 = ${r.n0}, alpha = ${r.alpha}${r.bound === 'none' ? '' : `, ${r.bound} bound`}${r.backend ? `, ${r.backend} backend` : ''}`;
 }
 
 /** The caption's sentence about our runs. */
