@@ -37,7 +37,7 @@ import { Command } from 'commander';
 import { readJsonLines } from '../lib/io/jsonl';
 import { readCertifyLog } from '../lib/eval/log';
 import { gitCommit } from './git';
-import { extensionState } from './train-progress';
+import { extensionState, plannedTraining } from './train-progress';
 import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
 import { parkRun, readParked, restoreRun, trainingDone } from './park';
 
@@ -348,7 +348,7 @@ function runProgress(id: string): { started: boolean; detail: string } {
   if (!fs.existsSync(trainLog)) return { started: false, detail: '' };
   const lines = readJsonLines(trainLog);
   const epochs = lines.filter((l) => l.type === 'epoch');
-  const train = (lines.find((l) => l.type === 'run')?.resolved as { train?: { epochs?: number; extra_epochs?: number; early_stopping_patience?: number } } | undefined)?.train;
+  const train = plannedTraining(lines);
   const planned = train?.epochs ? ` of ${train.epochs}` : '';
   const extra = train?.extra_epochs ? ` (+ up to ${train.extra_epochs} with early stopping)` : '';
   const last = epochs.length ? `, the last in ${Number(epochs[epochs.length - 1].seconds ?? 0).toFixed(0)} s` : '';

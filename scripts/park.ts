@@ -22,7 +22,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { readJsonLines } from '../lib/io/jsonl';
-import { publishDir } from './publish';
+import { readCertifyLog } from '../lib/eval/log';
+import { dirBytes, publishDir } from './publish';
+import { plannedTraining } from './train-progress';
 
 /** A parked run larger than this is refused (the repository carries every parked copy in its history). */
 export const MAX_PARKED_BYTES = 20 * 1024 * 1024;
@@ -57,14 +59,9 @@ export function trainingDone(runDir: string): boolean {
   if (!fs.existsSync(log)) return false;
   const lines = readJsonLines(log);
   if (lines.some((l) => l.type === 'early_stop')) return true;
-  // Every epoch the plan allows is in the log (the first line holds the resolved config).
-  const train = (lines.find((l) => l.type === 'run')?.resolved as { train?: { epochs?: number; extra_epochs?: number } } | undefined)?.train;
+  // Every epoch the plan allows is in the log.
+  const train = plannedTraining(lines);
   return train?.epochs !== undefined && lines.filter((l) => l.type === 'epoch').length >= train.epochs + (train.extra_epochs ?? 0);
-}
-
-function bytesOf(p: string): number {
-  const st = fs.statSync(p);
-  return st.isDirectory() ? fs.readdirSync(p).reduce((s, f) => s + bytesOf(path.join(p, f)), 0) : st.size;
 }
 
 /**
@@ -82,12 +79,12 @@ export function parkRun(id: string, runDir: string, campaignDir: string, parked:
   const keep: string[] = [];
   for (const f of entries) {
     if (done && /^warm-e\d+\.bin$/.test(f)) {
-      leftOut.push({ file: f, bytes: bytesOf(path.join(runDir, f)), why: 'power-iteration vectors, needed only while training; training is done' });
+      leftOut.push({ file: f, bytes: dirBytes(path.join(runDir, f)), why: 'power-iteration vectors, needed only while training; training is done' });
       continue;
     }
     keep.push(f);
   }
-  const sizes = keep.map((f) => ({ f, bytes: bytesOf(path.join(runDir, f)) })).sort((a, b) => b.bytes - a.bytes);
+  const sizes = keep.map((f) => ({ f, bytes: dirBytes(path.join(runDir, f)) })).sort((a, b) => b.bytes - a.bytes);
   const total = sizes.reduce((s, x) => s + x.bytes, 0);
   if (total > MAX_PARKED_BYTES) {
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
@@ -97,8 +94,8 @@ export function parkRun(id: string, runDir: string, campaignDir: string, parked:
   const lines = readJsonLines(logFile);
   const certified: Record<string, number> = {};
   for (const f of keep.filter((x) => /^certify-n\d+\.tsv$/.test(x))) {
-    // Records are lines after the header; a partial last line is dropped on resume.
-    certified[f] = fs.readFileSync(path.join(runDir, f), 'utf8').split('\n').slice(1).filter((l) => l.trim() !== '').length;
+    // A partial last line (a kill mid-write) is not a record: resuming drops it.
+    certified[f] = readCertifyLog(path.join(runDir, f), { partialLastLine: 'drop' }).records.length;
   }
   const manifest: ParkedManifest = {
     id,

@@ -10,9 +10,10 @@ import * as path from 'path';
 /** Checkpoints above this size are not committed; the provenance says how to regenerate them. */
 export const MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024;
 
-/** Bytes of the files directly in DIR (a checkpoint folder is flat). */
-export function dirBytes(dir: string): number {
-  return fs.readdirSync(dir).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
+/** Bytes of a file, or of every file below a folder. */
+export function dirBytes(p: string): number {
+  const st = fs.statSync(p);
+  return st.isDirectory() ? fs.readdirSync(p).reduce((s, f) => s + dirBytes(path.join(p, f)), 0) : st.size;
 }
 
 /** Builds a folder with FILL beside TARGET, then renames it into place (replacing TARGET); returns what FILL returns. */

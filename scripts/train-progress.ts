@@ -7,6 +7,11 @@ export interface TrainPlan {
   early_stopping_patience?: number;
 }
 
+/** The training plan of a run: the resolved config in its training log's first (`run`) line. */
+export function plannedTraining(lines: ReadonlyArray<Record<string, unknown>>): TrainPlan | undefined {
+  return (lines.find((l) => l.type === 'run')?.resolved as { train?: TrainPlan } | undefined)?.train;
+}
+
 /**
  * Where a run in its early-stopping extension stands: the best held-out
  * accuracy so far and the last epoch it trains unless that improves (the
