@@ -308,7 +308,8 @@ async function trainCertifyPublish(
         log: logName,
         commands: (side.runs ?? []).map((x) => ({ command: x.command, backend: x.backend, workers: x.workers })),
         images: certRecords.length,
-        wall_seconds: certRecords.reduce((s, x) => s + x.time, 0),
+        // The sum of the per-image times: with W workers in parallel the wall time is about this / W.
+        worker_seconds: certRecords.reduce((s, x) => s + x.time, 0),
       },
       global_bound: globalL ?? null,
       notes: r.notes ?? [],
@@ -323,7 +324,7 @@ async function trainCertifyPublish(
   });
   // Its parked copy, if any, is superseded (commit its removal with the result).
   fs.rmSync(parked, { recursive: true, force: true });
-  log(`${id}: published to ${path.relative(ROOT, published)} (training ${(runJson.training.wall_seconds / 60).toFixed(1)} min, certification ${(runJson.certification.wall_seconds / 60).toFixed(1)} min)`);
+  log(`${id}: published to ${path.relative(ROOT, published)} (training ${(runJson.training.wall_seconds / 60).toFixed(1)} min, certification ${(runJson.certification.worker_seconds / 60).toFixed(1)} worker-min)`);
   return true;
 }
 

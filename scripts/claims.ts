@@ -31,7 +31,7 @@ interface RunJson {
   code: { commit: string; uncommitted_lib_changes: boolean };
   machine: { cpu: string; cores: number };
   training: { epochs: number; wall_seconds: number; commands: { backend?: string }[] };
-  certification: { images: number; wall_seconds: number; commands: { workers?: number }[] };
+  certification: { images: number; worker_seconds: number; commands: { workers?: number }[] };
   checkpoint: { dir: string | null; bytes: number };
 }
 
@@ -39,17 +39,18 @@ function runsTable(results: string, summaries: readonly RunSummary[]): string {
   const dirs = fs.existsSync(results) ? fs.readdirSync(results).filter((d) => fs.existsSync(path.join(results, d, 'run.json'))).sort() : [];
   if (!dirs.length) return '_No published run yet: `npm run campaign` publishes each finished run to data/results/._\n';
   const lines = [
-    '| run | scale | epochs | test images | n | training (min) | certification (min, per image s) | clean acc. of g (%) | ACR | backend, machine | code |',
+    '| run | scale | epochs | test images | n | training (min) | certification (worker-min, s per image) | clean acc. of g (%) | ACR | backend, machine | code |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
   ];
   for (const d of dirs) {
     const rj = JSON.parse(fs.readFileSync(path.join(results, d, 'run.json'), 'utf8')) as RunJson;
     const s = summaries.find((x) => path.dirname(path.resolve(x.certifyLog)) === path.resolve(results, d));
     const backend = rj.training.commands.map((c) => c.backend).find(Boolean) ?? '?';
+    // Per-image times summed over workers: a run certified partly on 1 worker and partly on 2 has no single divisor for its wall time.
     const workers = Math.max(1, ...rj.certification.commands.map((c) => c.workers ?? 1));
     lines.push(
       `| ${d} | ${rj.scale.name} | ${rj.training.epochs} | ${rj.certification.images} | ${s ? s.n.toLocaleString('en-US') : '?'} | ${(rj.training.wall_seconds / 60).toFixed(0)} | ` +
-        `${(rj.certification.wall_seconds / 60 / workers).toFixed(0)} (${(rj.certification.wall_seconds / Math.max(1, rj.certification.images)).toFixed(1)}${workers > 1 ? `, ${workers} workers` : ''}) | ` +
+        `${(rj.certification.worker_seconds / 60).toFixed(0)} (${(rj.certification.worker_seconds / Math.max(1, rj.certification.images)).toFixed(1)}${workers > 1 ? `; up to ${workers} workers` : ''}) | ` +
         `${s ? (100 * s.certifiedAccuracy[0]).toFixed(1) : '?'} | ${s ? s.acr.toFixed(3) : '?'} | ${backend}, ${rj.machine.cores} cores ${rj.machine.cpu} | ${rj.code.commit.slice(0, 7)}${rj.code.uncommitted_lib_changes ? '+' : ''} |`,
     );
   }

@@ -83,6 +83,24 @@ describe.each(published)('%s', (run) => {
     expect(cells[9]).toBe(a.acr.toFixed(3));
   });
 
+  test("run.json's times and image count are its logs' (training: epoch seconds; certification: per-image seconds summed over workers)", () => {
+    const rj = JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'run.json'), 'utf8')) as {
+      training: { epochs: number; wall_seconds: number };
+      certification: { images: number; worker_seconds: number };
+    };
+    const epochs = fs
+      .readFileSync(path.join(RESULTS, run, 'train-log.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; seconds?: number })
+      .filter((l) => l.type === 'epoch');
+    expect(rj.training.epochs).toBe(epochs.length);
+    expect(rj.training.wall_seconds).toBeCloseTo(epochs.reduce((s, e) => s + (e.seconds ?? 0), 0), 3);
+    const records = readCertifyLog(logOf(run)).records;
+    expect(rj.certification.images).toBe(records.length);
+    expect(rj.certification.worker_seconds).toBeCloseTo(records.reduce((s, r) => s + r.time, 0), 3);
+  });
+
   test('its base-classifier row agrees with its training log, and the certified local bounds stay below the global bound', () => {
     const doc = fs.readFileSync(DOC, 'utf8');
     const section = doc.slice(doc.indexOf('## Base classifiers'), doc.indexOf('## Claims, checked'));
