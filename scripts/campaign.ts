@@ -36,6 +36,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { readJsonLines } from '../lib/io/jsonl';
 import { readCertifyLog } from '../lib/eval/log';
+import { certifyLogName, isCertifyLog } from '../lib/runner/files';
 import { gitCommit } from './git';
 import { extensionState, plannedTraining } from './train-progress';
 import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
@@ -256,7 +257,7 @@ async function trainCertifyPublish(
   // The certification log's name follows the resolved n (certify-n<n>.tsv).
   const lib = await import(path.join(engine.dir, 'dist', 'index.js'));
   const resolved = lib.loadConfig(path.join(ROOT, r.config), { scale: r.scale });
-  const logName = `certify-n${resolved.certify.n}.tsv`;
+  const logName = certifyLogName(resolved.certify.n);
   const certifyArgs = ['certify', r.config, '--scale', r.scale, '--no-progress', '--workers', opts.workers, ...(fs.existsSync(path.join(runDir, logName)) ? ['--resume'] : [])];
   log(`${id}: splitz ${certifyArgs.join(' ')} (output: ${path.relative(ROOT, certifyOut)})`);
   if ((await splitz(engine.dir, certifyArgs, certifyOut)) !== 0) {
@@ -357,7 +358,7 @@ function runProgress(id: string): { started: boolean; detail: string } {
   const left = train?.epochs ? train.epochs - epochs.length : 0;
   const trainLeft = left > 0 && recent.length ? `; ${aboutTime((left * recent.reduce((a, b) => a + b, 0)) / recent.length)} of training left` : '';
   const parts = [`${epochs.length}${planned} epochs trained${extra}${last}${trainLeft}${extensionState(lines, train)}`];
-  for (const f of fs.readdirSync(dir).filter((x) => /^certify-n\d+\.tsv$/.test(x))) {
+  for (const f of fs.readdirSync(dir).filter(isCertifyLog)) {
     let times: number[];
     try {
       // The log is being appended to: a last line without its newline is not a record yet.

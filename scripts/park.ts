@@ -23,6 +23,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { readJsonLines } from '../lib/io/jsonl';
 import { readCertifyLog } from '../lib/eval/log';
+import { isCertifyLog, isCertifySidecar, isWarmFile } from '../lib/runner/files';
 import { dirBytes, publishDir } from './publish';
 import { plannedTraining } from './train-progress';
 
@@ -54,7 +55,7 @@ export function stepOutputs(campaignDir: string, id: string): Array<{ from: stri
  * many epochs as the plan allows.
  */
 export function trainingDone(runDir: string): boolean {
-  if (fs.existsSync(runDir) && fs.readdirSync(runDir).some((f) => /^certify-n\d+\.tsv$/.test(f))) return true;
+  if (fs.existsSync(runDir) && fs.readdirSync(runDir).some(isCertifyLog)) return true;
   const log = path.join(runDir, 'train-log.jsonl');
   if (!fs.existsSync(log)) return false;
   const lines = readJsonLines(log);
@@ -78,7 +79,7 @@ export function parkRun(id: string, runDir: string, campaignDir: string, parked:
   const leftOut: ParkedManifest['left_out'] = [];
   const keep: string[] = [];
   for (const f of entries) {
-    if (done && /^warm-e\d+\.bin$/.test(f)) {
+    if (done && isWarmFile(f)) {
       leftOut.push({ file: f, bytes: dirBytes(path.join(runDir, f)), why: 'power-iteration vectors, needed only while training; training is done' });
       continue;
     }
@@ -88,12 +89,12 @@ export function parkRun(id: string, runDir: string, campaignDir: string, parked:
   const total = sizes.reduce((s, x) => s + x.bytes, 0);
   if (total > MAX_PARKED_BYTES) {
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
-    const why = /^warm-e\d+\.bin$/.test(sizes[0].f) ? ' (power-iteration vectors, one per training image, which training resumes from: let the run finish training in one session)' : '';
+    const why = isWarmFile(sizes[0].f) ? ' (power-iteration vectors, one per training image, which training resumes from: let the run finish training in one session)' : '';
     throw new Error(`${id}: its state is ${mb(total)}, more than the ${mb(MAX_PARKED_BYTES)} a parked run may take; the largest part is ${sizes[0].f}, ${mb(sizes[0].bytes)}${why}; keep this work tree to resume it`);
   }
   const lines = readJsonLines(logFile);
   const certified: Record<string, number> = {};
-  for (const f of keep.filter((x) => /^certify-n\d+\.tsv$/.test(x))) {
+  for (const f of keep.filter(isCertifyLog)) {
     // A partial last line (a kill mid-write) is not a record: resuming drops it.
     certified[f] = readCertifyLog(path.join(runDir, f), { partialLastLine: 'drop' }).records.length;
   }
@@ -130,7 +131,7 @@ export function restoreRun(id: string, parked: string, runDir: string, campaignD
   if (!manifest) throw new Error(`${parked}: no ${PARKED_MANIFEST}; not a parked run`);
   if (fs.existsSync(runDir)) throw new Error(`${id}: ${runDir} exists already; a parked copy is restored only where the run has no directory`);
   publishDir(runDir, (tmp) => fs.cpSync(path.join(parked, 'run'), tmp, { recursive: true }));
-  for (const f of fs.readdirSync(runDir).filter((x) => /^certify-n\d+\.tsv\.json$/.test(x))) {
+  for (const f of fs.readdirSync(runDir).filter(isCertifySidecar)) {
     const file = path.join(runDir, f);
     const side = JSON.parse(fs.readFileSync(file, 'utf8')) as { checkpoint?: { dir?: string } };
     if (side.checkpoint?.dir) {

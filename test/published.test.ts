@@ -17,6 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../lib/backend';
 import { readCertifyLog } from '../lib/eval/log';
+import { isCertifyLog } from '../lib/runner/files';
 import { runCertify } from '../lib/runner/certify';
 import { runAnalyze } from '../lib/commands/analyze';
 import { allTables, describeRun, findCertifyLogs, pickRuns, summarizeRun } from '../lib/report/tables';
@@ -33,7 +34,7 @@ const published = fs.existsSync(RESULTS) ? fs.readdirSync(RESULTS).filter((d) =>
 
 /** The one certification log of a published run. */
 function logOf(run: string): string {
-  const logs = fs.readdirSync(path.join(RESULTS, run)).filter((f) => /^certify-n\d+\.tsv$/.test(f));
+  const logs = fs.readdirSync(path.join(RESULTS, run)).filter(isCertifyLog);
   if (logs.length !== 1) throw new Error(`data/results/${run}: expected one certify-n<n>.tsv, found ${logs.length}`);
   return path.join(RESULTS, run, logs[0]);
 }

@@ -28,6 +28,7 @@ import { resolveConfig, ExperimentConfig } from '../config';
 import { projectRoot } from '../data/files';
 import { trainingIdentity } from '../runner/common';
 import { certifySettingsOf } from '../runner/certify-core';
+import { certifyLogName } from '../runner/files';
 import { MACHINE_FILE, RunSummary, findCertifyLogs, pickRuns, summarizeRun } from './tables';
 
 export type RunScale = 'quick' | 'full';
@@ -183,7 +184,7 @@ async function oneRun(spec: QuickSpec, root: string, log: (line: string) => void
 
   // Certification: reuse a complete log with the same settings and images.
   const settings = certifySettingsOf(config);
-  const logFile = path.join(runDir, `certify-n${settings.n}.tsv`);
+  const logFile = path.join(runDir, certifyLogName(settings.n));
   const side = readJson<{ settings?: unknown; images?: { selection?: unknown; total?: number } }>(`${logFile}.json`);
   const records = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('idx')).length : 0;
   const complete =

@@ -27,6 +27,7 @@ import { CERTIFY_NOISE_GENERATOR } from '../smoothing/philox';
 import { CertifySettings, certifyColumns, certifyImage, certifySettingsOf, openCertifyContext } from './certify-core';
 import { RunnerError, archOptionsOf, defaultRunDir, loadDataset, writeFileAtomic } from './common';
 import { runCheckpointDir } from './train';
+import { certifyLogName } from './files';
 
 export interface CertifyRunOptions {
   /** Scale of a config target (default 'paper'). */
@@ -182,7 +183,7 @@ export async function runCertify(target: string, options: CertifyRunOptions = {}
   const mine = shard ? all.filter((_, p) => p % shard.count === shard.index) : all;
 
   const runDir = path.dirname(checkpoint);
-  const out = path.resolve(options.out ?? path.join(runDir, `certify-n${settings.n}${shard ? `-shard${shard.index}of${shard.count}` : ''}.tsv`));
+  const out = path.resolve(options.out ?? path.join(runDir, certifyLogName(settings.n, shard ?? undefined)));
   const sidecarFile = `${out}.json`;
   const columns = certifyColumns(settings);
   const exists = fs.existsSync(out) && fs.statSync(out).size > 0;

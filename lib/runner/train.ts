@@ -43,6 +43,7 @@ import { scheduleAt } from '../train/schedule';
 import { TrainNet, WarmStartStore, affineInputShapes, evaluateHoldout, optimizerVariables, splitzStep, trainNet } from '../train/splitz';
 import { NoiseStepKey, TrainingNoiseFeed, batchSizeAt } from '../train/noise-feed';
 import { RunnerError, appendLine, archOptionsOf, buildConfigModel, defaultRunDir, holdoutSplit, loadDataset, trainingIdentity, writeFileAtomic } from './common';
+import { isWarmFile, warmFileName } from './files';
 
 export const TRAIN_LOG = 'train-log.jsonl';
 export const LAST_DIR = 'checkpoint';
@@ -124,10 +125,6 @@ export interface TrainResult {
 /** The log's lines as objects; a partial last line (a kill mid-write) is dropped. */
 export function readTrainLog(file: string): Record<string, unknown>[] {
   return fs.existsSync(file) ? readJsonLines(file, (m) => new RunnerError(m)) : [];
-}
-
-function warmFileName(epochsDone: number): string {
-  return `warm-e${epochsDone}.bin`;
 }
 
 /** Runs (or resumes) the training of `config`. */
@@ -323,7 +320,7 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
       }
       await saveCheckpoint(lastDir, model, meta({ trainState: state }), { optimizer });
       // Older warm-start files are no longer referenced by any checkpoint.
-      for (const f of fs.readdirSync(outDir)) if (/^warm-e\d+\.bin$/.test(f) && f !== state.warmFile) fs.rmSync(path.join(outDir, f), { force: true });
+      for (const f of fs.readdirSync(outDir)) if (isWarmFile(f) && f !== state.warmFile) fs.rmSync(path.join(outDir, f), { force: true });
       hooks.onEpochEnd?.(rec);
     }
     if (state.stoppedEarly) {
