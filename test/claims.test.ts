@@ -78,18 +78,23 @@ describe('evaluateClaims on synthetic runs', () => {
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-  test('SPLITZ far above RS at sigma 0.75: Tables I and III hold where run, the rest is not run', () => {
+  test('SPLITZ far above RS at sigma 0.75 only: Tables I and III incomplete (they hold where run), the rest is not run', () => {
     const images = (r: number): Array<[number, 0 | 1]> => Array.from({ length: 60 }, () => [r, 1]);
     const sp = summarizeRun(makeRun(root, { name: 'mnist-splitz-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 1, images: images(2.6), both: true }));
     const rs = summarizeRun(makeRun(root, { name: 'mnist-rs-sigma0.75', dataset: 'mnist', sigma: 0.75, split: 0, images: images(1.0) }));
     const claims = evaluateClaims([sp, rs], { 'mnist-splitz-sigma0.75': 2 });
     const byId = Object.fromEntries(claims.map((c) => [c.id, c]));
-    expect(byId.I.verdict).toBe('holds');
+    // Best over sigma 0.75 alone is not the paper's best over 0.25-1.0: every comparison holds, the claim waits.
+    expect(byId.I.comparisons.every((c) => c.verdict === 'holds')).toBe(true);
+    expect(byId.I.verdict).toBe('incomplete');
+    expect(byId.I.note).toBe(
+      "Best over the published sigmas only, not yet over the paper's (0.25, 0.5, 0.75, 1): no run of SPLITZ at sigma 0.25, SPLITZ at sigma 0.5, SPLITZ at sigma 1, RS at sigma 0.25, RS at sigma 0.5, RS at sigma 1",
+    );
     expect(byId.I.comparisons.map((c) => c.oursA)).toEqual([100, 100, 100, 100, 100]);
     expect(byId.I.comparisons.map((c) => c.oursB)).toEqual([0, 0, 0, 0, 0]);
     // The paper's numbers are printed beside ours (Table I: SPLITZ 80.2 / RS 67.3 at eps 1.5).
     expect([byId.I.comparisons[0].paperA, byId.I.comparisons[0].paperB]).toEqual([80.2, 67.3]);
-    expect(byId['I-paper'].verdict).toBe('holds');
+    expect(byId['I-paper'].verdict).toBe('incomplete');
     expect(byId.III.verdict).toBe('incomplete');
     expect(byId.III.comparisons.find((c) => c.label.startsWith('sigma 0.75'))!.verdict).toBe('holds');
     expect(byId.II.verdict).toBe('not run');
@@ -99,13 +104,45 @@ describe('evaluateClaims on synthetic runs', () => {
     expect(f4b.find((c) => c.label.startsWith('eps 2:'))!.verdict).toBe('holds');
     expect(f4b.find((c) => c.label.startsWith('eps 0.5:'))!.verdict).toBe('not significant');
     const md = claimsMarkdown(claims);
-    expect(md).toContain('| Table I | **holds** |');
+    expect(md).toContain('| Table I | **incomplete** |');
+    expect(md).toContain("Verdict: **incomplete**. Best over the published sigmas only, not yet over the paper's (0.25, 0.5, 0.75, 1): no run of SPLITZ at sigma 0.25,");
+    expect(byId.II.note).toBeUndefined(); // nothing run: no note
     expect(md).toContain('McNemar p');
     // CIFAR-10's Table III: no run, yet an ACR table with the paper's ACR to 3 decimals (SPLITZ 0.680, RS 0.424 at sigma 0.25).
     expect(byId['III-cifar10'].verdict).toBe('not run');
     const cifarIII = md.slice(md.indexOf("### Table III: CIFAR-10: SPLITZ's ACR beats RS's at each sigma (SPLITZ radii with the sound bound)"));
     expect(cifarIII).toContain('| comparison | ours A | ours B | paper A | paper B | images | 95% CI of A - B | verdict |');
     expect(cifarIII).toContain('| sigma 0.25: ACR SPLITZ vs RS | - | - | 0.680 | 0.424 | - | - | not run |');
+  });
+});
+
+describe('best over sigma (Tables I, II)', () => {
+  let root: string;
+  beforeAll(() => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'splitz-best-sigma-'));
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const images = (r: number): Array<[number, 0 | 1]> => Array.from({ length: 60 }, () => [r, 1]);
+
+  test("with a run at each of the paper's sigmas on both sides, Table I is decided (holds) and carries no note", () => {
+    const runs = [0.25, 0.5, 0.75, 1.0].flatMap((sigma) => [
+      summarizeRun(makeRun(root, { name: `mnist-splitz-sigma${sigma.toFixed(2)}`, dataset: 'mnist', sigma, split: 1, images: images(2.6), both: true })),
+      summarizeRun(makeRun(root, { name: `mnist-rs-sigma${sigma.toFixed(2)}`, dataset: 'mnist', sigma, split: 0, images: images(1.0) })),
+    ]);
+    const byId = Object.fromEntries(evaluateClaims(runs).map((c) => [c.id, c]));
+    expect(byId.I.verdict).toBe('holds');
+    expect(byId.I.note).toBeUndefined();
+  });
+
+  test('CIFAR-10 with the sigma 0.5 pair only: Table II fails at every eps yet stays incomplete, naming the four runs it waits for', () => {
+    const runs = [
+      summarizeRun(makeRun(root, { name: 'cifar10-splitz-sigma0.50', dataset: 'cifar10', sigma: 0.5, split: 1, images: images(0.2), both: true })),
+      summarizeRun(makeRun(root, { name: 'cifar10-rs-sigma0.50', dataset: 'cifar10', sigma: 0.5, split: 0, images: images(1.2) })),
+    ];
+    const byId = Object.fromEntries(evaluateClaims(runs).map((c) => [c.id, c]));
+    expect(byId.II.comparisons.map((c) => c.verdict)).toEqual(['fails', 'fails', 'fails']);
+    expect(byId.II.verdict).toBe('incomplete');
+    expect(byId.II.note).toContain('no run of SPLITZ at sigma 0.25, SPLITZ at sigma 1, RS at sigma 0.25, RS at sigma 1');
   });
 });
 
