@@ -17,6 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../lib/backend';
 import { readCertifyLog } from '../lib/eval/log';
+import { readJsonLines } from '../lib/io/jsonl';
 import { isCertifyLog } from '../lib/runner/files';
 import { runCertify } from '../lib/runner/certify';
 import { runAnalyze } from '../lib/commands/analyze';
@@ -89,14 +90,9 @@ describe.each(published)('%s', (run) => {
       training: { epochs: number; wall_seconds: number };
       certification: { images: number; worker_seconds: number };
     };
-    const epochs = fs
-      .readFileSync(path.join(RESULTS, run, 'train-log.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { type: string; seconds?: number })
-      .filter((l) => l.type === 'epoch');
+    const epochs = readJsonLines(path.join(RESULTS, run, 'train-log.jsonl')).filter((l) => l.type === 'epoch');
     expect(rj.training.epochs).toBe(epochs.length);
-    expect(rj.training.wall_seconds).toBeCloseTo(epochs.reduce((s, e) => s + (e.seconds ?? 0), 0), 3);
+    expect(rj.training.wall_seconds).toBeCloseTo(epochs.reduce((s, e) => s + Number(e.seconds ?? 0), 0), 3);
     const records = readCertifyLog(logOf(run)).records;
     expect(rj.certification.images).toBe(records.length);
     expect(rj.certification.worker_seconds).toBeCloseTo(records.reduce((s, r) => s + r.time, 0), 3);
