@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { appendRecord, CertifyRecord } from '../lib/eval/log';
 import { loadConfig } from '../lib/config';
-import { CIFAR10_QUICK, MNIST_QUICK, quickSpec, runScale, writeQuickConfig } from '../lib/report/quick';
+import { CIFAR10_QUICK, MNIST_QUICK, certificationComplete, quickSpec, runScale, writeQuickConfig } from '../lib/report/quick';
 import { GLOBAL_BOUND_FILE, MACHINE_FILE, RunSummary, accuracyAt, describeRun, pickRuns, scaleSubtitle, summarizeRun } from '../lib/report/tables';
 
 let root: string;
@@ -116,5 +116,32 @@ describe('run summaries of quick runs', () => {
     expect(pickRuns([smoke, q])[0].scale).toBe('quick');
     expect(pickRuns([q, reduced, smoke])[0].scale).toBe('reduced');
     expect(scaleSubtitle([q])).toMatch(/scale 'quick': LeNet \(width x0\.5\)/);
+  });
+});
+
+describe('reusing a quick run\'s certification', () => {
+  const settings = { sigma: 0.75, split: 1, n0: 100, n: 1000, alpha: 0.001, bound: 'sound' };
+  const images = [{ fR: 1, L: 1, correct: 1 as const }, { fR: 0.5, L: 1, correct: 1 as const }, { fR: 0, L: 1, correct: 0 as const }];
+
+  test('a whole log with its sidecar\'s settings and image total is reused', () => {
+    const log = path.join(makeRun('mnist-reuse-whole', 'quick', images), 'certify-n1000.tsv');
+    expect(certificationComplete(log, settings, { every: 500 })).toBe(true);
+  });
+
+  test('other settings, another image selection or no sidecar: certify again', () => {
+    const log = path.join(makeRun('mnist-reuse-other', 'quick', images), 'certify-n1000.tsv');
+    expect(certificationComplete(log, { ...settings, n: 2000 }, { every: 500 })).toBe(false);
+    expect(certificationComplete(log, settings, { every: 20 })).toBe(false);
+    fs.rmSync(`${log}.json`);
+    expect(certificationComplete(log, settings, { every: 500 })).toBe(false);
+  });
+
+  test('a torn last line is not a record, even when the line count equals the total', () => {
+    const log = path.join(makeRun('mnist-reuse-torn', 'quick', images), 'certify-n1000.tsv');
+    const text = fs.readFileSync(log, 'utf8');
+    // Cut the last record in half (no newline): 3 non-empty lines after the header remain, 2 whole records.
+    fs.writeFileSync(log, text.slice(0, text.length - 12));
+    expect(fs.readFileSync(log, 'utf8').trim().split('\n').length - 1).toBe(3);
+    expect(certificationComplete(log, settings, { every: 500 })).toBe(false);
   });
 });

@@ -29,6 +29,7 @@ import { projectRoot } from '../data/files';
 import { trainingIdentity } from '../runner/common';
 import { certifySettingsOf } from '../runner/certify-core';
 import { certifyLogName } from '../runner/files';
+import { LogFormatError, readCertifyLog } from '../eval/log';
 import { MACHINE_FILE, RunSummary, findCertifyLogs, pickRuns, summarizeRun } from './tables';
 
 export type RunScale = 'quick' | 'full';
@@ -167,6 +168,26 @@ function splitz(args: string[], log: (line: string) => void): Promise<number> {
   });
 }
 
+/**
+ * Whether `logFile` is a finished certification with these settings and this
+ * image selection: its sidecar says so, and it holds as many whole records as
+ * the sidecar's image total. A torn last line (a run killed mid-write) is not a
+ * record, so such a log is certified again rather than reused short.
+ */
+export function certificationComplete(logFile: string, settings: object, selection: unknown): boolean {
+  const side = readJson<{ settings?: unknown; images?: { selection?: unknown; total?: number } }>(`${logFile}.json`);
+  if (side === undefined || !fs.existsSync(logFile)) return false;
+  if (JSON.stringify(side.settings) !== JSON.stringify(settings) || JSON.stringify(side.images?.selection) !== JSON.stringify(selection)) return false;
+  let records: number;
+  try {
+    records = readCertifyLog(logFile, { partialLastLine: 'drop' }).records.length;
+  } catch (e) {
+    if (e instanceof LogFormatError) return false; // unreadable: certify again
+    throw e;
+  }
+  return records === side.images?.total;
+}
+
 async function oneRun(spec: QuickSpec, root: string, log: (line: string) => void): Promise<QuickRunStatus> {
   const { file, config } = writeQuickConfig(spec, root);
   const runDir = path.join(root, config.name);
@@ -185,15 +206,7 @@ async function oneRun(spec: QuickSpec, root: string, log: (line: string) => void
   // Certification: reuse a complete log with the same settings and images.
   const settings = certifySettingsOf(config);
   const logFile = path.join(runDir, certifyLogName(settings.n));
-  const side = readJson<{ settings?: unknown; images?: { selection?: unknown; total?: number } }>(`${logFile}.json`);
-  const records = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('idx')).length : 0;
-  const complete =
-    status.trained === 'reused' &&
-    side !== undefined &&
-    JSON.stringify(side.settings) === JSON.stringify(settings) &&
-    JSON.stringify(side.images?.selection) === JSON.stringify(config.certify.images) &&
-    records === side.images?.total;
-  if (complete) status.certified = 'reused';
+  if (status.trained === 'reused' && certificationComplete(logFile, settings, config.certify.images)) status.certified = 'reused';
   else {
     fs.rmSync(logFile, { force: true });
     fs.rmSync(`${logFile}.json`, { force: true });
