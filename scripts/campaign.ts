@@ -40,7 +40,7 @@ import { certifyLogName, isCertifyLog } from '../lib/runner/files';
 import { gitCommit } from './git';
 import { extensionState, plannedTraining } from './train-progress';
 import { MAX_CHECKPOINT_BYTES, dirBytes, publishDir } from './publish';
-import { parkRun, readParked, restoreRun, trainingDone } from './park';
+import { describeParked, parkRun, readParked, restoreRun, trainingDone } from './park';
 
 const ROOT = path.resolve(__dirname, '..');
 const CAMPAIGN_DIR = path.join(ROOT, 'runs', 'campaign');
@@ -239,7 +239,7 @@ async function trainCertifyPublish(
   const parked = path.join(PARKED_DIR, id);
   if (!fs.existsSync(runDir) && readParked(parked)) {
     const m = restoreRun(id, parked, runDir, CAMPAIGN_DIR);
-    log(`${id}: resumed from its parked copy ${path.relative(ROOT, parked)} (parked ${m.parked}: ${m.epochs_trained} epochs trained, ${Object.values(m.images_certified).reduce((a, b) => a + b, 0)} images certified)`);
+    log(`${id}: resumed from its parked copy ${path.relative(ROOT, parked)} (parked ${m.parked}: ${describeParked(m)})`);
   }
 
   if (trainingDone(runDir)) {
@@ -404,10 +404,9 @@ function parkAll(ids: string[], opts: Options): void {
     }
     try {
       const m = parkRun(id, path.join(ROOT, 'runs', id), CAMPAIGN_DIR, path.join(PARKED_DIR, id));
-      const images = Object.entries(m.images_certified).map(([f, k]) => `, ${f}: ${k} images`).join('');
       const left = m.left_out.map((x) => `; left out ${x.file} (${x.why})`).join('');
       parked++;
-      console.log(`parked ${id} in ${path.relative(ROOT, PARKED_DIR)}/${id}: ${m.epochs_trained} epochs${m.training_done ? ' (training done)' : ''}${images}${left}`);
+      console.log(`parked ${id} in ${path.relative(ROOT, PARKED_DIR)}/${id}: ${describeParked(m)}${left}`);
     } catch (e) {
       console.log(`not parked ${(e as Error).message}`);
       refused++;
@@ -445,9 +444,8 @@ async function main(): Promise<void> {
       const parked = published ? undefined : readParked(path.join(PARKED_DIR, id));
       const progress = published ? { started: false, detail: '' } : runProgress(id);
       if (!progress.started && parked) {
-        const images = Object.entries(parked.images_certified).map(([f, k]) => `; ${f}: ${k} images certified`).join('');
         progress.started = true;
-        progress.detail = `parked ${parked.parked}: ${parked.epochs_trained} epochs trained${parked.training_done ? ' (training done)' : ''}${images}; the campaign resumes it from ${path.relative(ROOT, PARKED_DIR)}/${id}`;
+        progress.detail = `parked ${parked.parked}: ${describeParked(parked)}; the campaign resumes it from ${path.relative(ROOT, PARKED_DIR)}/${id}`;
       }
       const holder = published ? undefined : lockHolder(id);
       const detail = [progress.detail, holder ? `running in pid ${holder}` : ''].filter(Boolean).join('; ');

@@ -43,6 +43,12 @@ export interface ParkedManifest {
   left_out: Array<{ file: string; bytes: number; why: string }>;
 }
 
+/** What a parked copy holds, in words: "165 epochs trained (training done); certify-n100000.tsv: 14 images certified". */
+export function describeParked(m: ParkedManifest): string {
+  const images = Object.entries(m.images_certified).map(([f, k]) => `; ${f}: ${k} images certified`).join('');
+  return `${m.epochs_trained} epochs trained${m.training_done ? ' (training done)' : ''}${images}`;
+}
+
 /** The campaign's stdout files of run ID (runs/campaign/<id>.train.out, .certify.out), as parked names. */
 export function stepOutputs(campaignDir: string, id: string): Array<{ from: string; parked: string }> {
   return (['train', 'certify'] as const).map((step) => ({ from: path.join(campaignDir, `${id}.${step}.out`), parked: `${step}.out` }));

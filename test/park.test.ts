@@ -14,7 +14,7 @@ import { CertifyRecord } from '../lib/eval/log';
 import { loadCheckpoint } from '../lib/io/checkpoint';
 import { runCertify, CertifyRunOptions } from '../lib/runner/certify';
 import { LAST_DIR, runTraining } from '../lib/runner/train';
-import { MAX_PARKED_BYTES, parkRun, readParked, restoreRun, trainingDone } from '../scripts/park';
+import { MAX_PARKED_BYTES, describeParked, parkRun, readParked, restoreRun, trainingDone } from '../scripts/park';
 
 const CONFIG = path.join(__dirname, '..', 'configs', 'mnist-splitz-sigma0.75.json');
 const ID = 'tiny-smoke';
@@ -99,6 +99,7 @@ test('parked after one epoch, restored in another clone and resumed: the same we
   expect(m2.images_certified).toEqual({ 'certify-n100.tsv': 2 });
   expect(m2.left_out.map((x) => x.file)).toEqual(['warm-e2.bin']);
   expect(readParked(b.parked)).toEqual(m2);
+  expect(describeParked(m2)).toBe('2 epochs trained (training done); certify-n100.tsv: 2 images certified');
 
   // Clone C resumes the certification: the sidecar's checkpoint path now names C's run.
   const c = clone(tmp('park-c'));
