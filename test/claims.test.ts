@@ -7,7 +7,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ImageRadii, combine, compareAccuracy, compareAcr, evaluateClaims, claimsMarkdown, mcnemarExact, otherRunComparisons } from '../lib/report/claims';
+import { combine, compareAccuracy, compareAcr, evaluateClaims, claimsMarkdown, otherRunComparisons } from '../lib/report/claims';
+import { ImageRadii, mcnemarExact } from '../lib/eval/paired';
 import { pickRuns, summarizeRun } from '../lib/report/tables';
 import { makeRun } from './report-helpers';
 import { headlineSection } from '../scripts/claims';

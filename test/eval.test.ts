@@ -18,7 +18,7 @@ import {
   completeLinesLength,
 } from '../lib/eval/log';
 import { certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii, median, quantileSorted } from '../lib/eval/metrics';
-import { runAnalyze } from '../lib/commands/analyze';
+import { runAnalyze, runPairedAnalyze } from '../lib/commands/analyze';
 import { repairPartialLine } from '../lib/runner/certify';
 import { main } from '../lib/cli';
 
@@ -241,6 +241,41 @@ describe('splitz analyze', () => {
       log.mockRestore();
       err.mockRestore();
     }
+  });
+
+  test('--paired: hand-counted discordant images, McNemar p and ACR interval, on the images both logs hold', () => {
+    // idx: A (correct, radius) | B (correct, radius). idx 99 is in A only and must not count.
+    const rows = (list: Array<[number, 0 | 1, number]>) => 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n' + list.map(([i, c, r]) => `${i}\t3\t${c ? 3 : r > 0 ? 5 : -1}\t${r}\t${c}\t0:00:01\n`).join('');
+    const a = path.join(dir, 'paired-a.tsv');
+    const b = path.join(dir, 'paired-b.tsv');
+    fs.writeFileSync(a, rows([[0, 1, 1.0], [1, 1, 0.8], [2, 1, 0.6], [3, 1, 0.3], [4, 0, 0], [5, 1, 0.9], [6, 1, 0.2], [7, 0, 0.7], [99, 1, 5.0]]));
+    fs.writeFileSync(b, rows([[0, 1, 0.4], [1, 1, 0.1], [2, 0, 0], [3, 1, 0.5], [4, 1, 0.6], [5, 0, 0.8], [6, 1, 0.25], [7, 1, 0.1]]));
+    const out: string[] = [];
+    const r = runPairedAnalyze([a, b], { radii: '0,0.5' }, (t) => out.push(t));
+    expect([r.a.images, r.b.images, r.acr.images]).toEqual([9, 8, 8]);
+    // eps 0: A certifies 0,1,2,3,5,6; B 0,1,3,4,6,7: only A {2,5}, only B {4,7}.
+    expect(r.accuracy[0]).toMatchObject({ certifiedA: 6, certifiedB: 6, onlyA: 2, onlyB: 2, p: 1 });
+    // eps 0.5: A {0,1,2,5}, B {3,4}: p = 2 P(X <= 2), X ~ Bin(6, 1/2) = 2 (1 + 6 + 15) / 64.
+    expect(r.accuracy[1]).toMatchObject({ certifiedA: 4, certifiedB: 2, onlyA: 4, onlyB: 2 });
+    expect(r.accuracy[1].p).toBeCloseTo(44 / 64, 12);
+    // ACR on the 8 common images: 3.8 / 8 and 1.95 / 8; differences 0.6 0.7 0.6 -0.2 -0.6 0.9 -0.05 -0.1,
+    // sample sd 0.53514851, interval mean -/+ 1.959964 sd / sqrt(8).
+    expect(r.acr.acrA).toBeCloseTo(0.475, 12);
+    expect(r.acr.acrB).toBeCloseTo(0.24375, 12);
+    expect(r.acr.difference).toBeCloseTo(0.23125, 12);
+    expect(r.acr.ci[0]).toBeCloseTo(-0.1395822, 6);
+    expect(r.acr.ci[1]).toBeCloseTo(0.6020822, 6);
+    const text = out.join('\n');
+    expect(text).toMatch(/compared on the 8 images in both logs, radius column 'radius'/);
+    expect(text.split('\n').find((l) => l.trim().startsWith('0.5'))!.trim().split(/\s+/)).toEqual(['0.5', '50.0', '25.0', '4', '2', '0.688']);
+
+    // Errors say what is wrong.
+    expect(() => runPairedAnalyze([a], {})).toThrow(/exactly two certification logs.*got 1/);
+    expect(() => runPairedAnalyze([a, b], { column: 'radius_paper' })).toThrow(/no column 'radius_paper'; its columns are idx, label/);
+    const other = path.join(dir, 'paired-other.tsv');
+    fs.writeFileSync(other, rows([[1000, 1, 1]]));
+    expect(() => runPairedAnalyze([a, other], {})).toThrow(/share no test image/);
+    expect(() => runAnalyze([a], { column: 'radius' })).toThrow(/--column goes with --paired/);
   });
 
   test('parseRadii', () => {

@@ -1,32 +1,24 @@
 /**
  * The paper's claims, checked on our runs (docs/REPRODUCTION.md).
  *
- * Each claim compares two certified models on the same test images, so each
- * comparison is paired, image by image:
- *  - certified accuracy at eps: image i counts for a model when it is
- *    classified correctly with radius >= eps (Cohen et al.). The two models
- *    differ only on the discordant images; McNemar's exact test (a binomial
- *    test with p = 1/2 on the discordant pairs) gives the two-sided p-value;
- *  - average certified radius: the mean of the per-image differences of
- *    radius * correct, with a 95% normal-approximation interval.
- * A comparison "holds" when it goes the paper's way at p < 0.05 (interval
- * above 0 for ACR), "fails" when it goes the other way at p < 0.05, and is
- * "not significant" otherwise: at 500 images a difference of a few points of
- * certified accuracy can be noise. A claim holds when all its comparisons do.
+ * Each claim compares two certified models on the same test images, image by
+ * image (lib/eval/paired: McNemar's exact test for certified accuracy at eps,
+ * a 95% interval of the mean difference for ACR). A comparison "holds" when
+ * it goes the paper's way at p < 0.05 (interval above 0 for ACR), "fails"
+ * when it goes the other way at p < 0.05, and is "not significant" otherwise:
+ * at 500 images a difference of a few points of certified accuracy can be
+ * noise. A claim holds when all its comparisons do.
  *
  * Nothing here looks at the paper's numbers to decide a verdict; they are
  * printed beside ours.
  */
-import binomialCdf = require('@stdlib/stats-base-dists-binomial-cdf');
-import { readCertifyLog, CertifyRecord } from '../eval/log';
+import { readCertifyLog } from '../eval/log';
+import { ImageRadii, pairedAccuracy, pairedAcr, recordRadii } from '../eval/paired';
 import { RunSummary, accuracyAt } from './tables';
 import { AccuracyRow, AcrRow, loadLiterature } from './literature';
 
 /** 'incomplete': some comparisons are not run yet and none of the others fails. */
 export type Verdict = 'holds' | 'not significant' | 'fails' | 'incomplete' | 'not run';
-
-/** Per-image radius (one radius column) and correctness, by test-image index. */
-export type ImageRadii = Map<number, { radius: number; correct: boolean }>;
 
 /** One paired comparison "A beats B" (the paper's direction). */
 export interface Comparison {
@@ -58,66 +50,24 @@ export interface ClaimResult {
   metric?: 'accuracy' | 'acr';
 }
 
-/** Two-sided exact McNemar p-value from the discordant counts. */
-export function mcnemarExact(onlyA: number, onlyB: number): number {
-  const m = onlyA + onlyB;
-  if (m === 0) return 1;
-  const k = Math.min(onlyA, onlyB);
-  return Math.min(1, 2 * binomialCdf(k, m, 0.5));
-}
-
 /** Reads each image's radius in one column ('radius', 'radius_paper', ...), or under the global bound L of f_L (R_fR / L). */
 export function imageRadii(run: RunSummary, column = 'radius', globalL?: number): ImageRadii {
-  const recs = readCertifyLog(run.certifyLog).records;
-  const out: ImageRadii = new Map();
-  for (const r of recs as CertifyRecord[]) {
-    const rad = column === 'global' ? Number(r.radius_fR) / (globalL as number) : Number(r[column]);
-    out.set(r.idx, { radius: rad, correct: r.correct === 1 });
-  }
-  return out;
-}
-
-function common(a: ImageRadii, b: ImageRadii): number[] {
-  return [...a.keys()].filter((k) => b.has(k));
+  return recordRadii(readCertifyLog(run.certifyLog).records, column, globalL);
 }
 
 /** Paired certified-accuracy comparison at eps ("A beats B"). */
 export function compareAccuracy(label: string, a: ImageRadii, b: ImageRadii, eps: number, paper: [number | null, number | null] = [null, null], alpha = 0.05): Comparison {
-  const idx = common(a, b);
-  let onlyA = 0;
-  let onlyB = 0;
-  let kA = 0;
-  let kB = 0;
-  for (const i of idx) {
-    // Certified-correct at eps, as in lib/eval/metrics certifiedAccuracy.
-    const ra = a.get(i)!;
-    const rb = b.get(i)!;
-    const ca = ra.correct && ra.radius >= eps ? 1 : 0;
-    const cb = rb.correct && rb.radius >= eps ? 1 : 0;
-    kA += ca;
-    kB += cb;
-    if (ca && !cb) onlyA++;
-    if (cb && !ca) onlyB++;
-  }
-  const p = mcnemarExact(onlyA, onlyB);
-  const verdict: Verdict = idx.length === 0 ? 'not run' : p < alpha ? (onlyA > onlyB ? 'holds' : 'fails') : 'not significant';
-  return { label, oursA: (100 * kA) / Math.max(1, idx.length), oursB: (100 * kB) / Math.max(1, idx.length), paperA: paper[0], paperB: paper[1], images: idx.length, p, verdict };
+  const r = pairedAccuracy(a, b, eps);
+  const verdict: Verdict = r.images === 0 ? 'not run' : r.p < alpha ? (r.onlyA > r.onlyB ? 'holds' : 'fails') : 'not significant';
+  const pct = (k: number) => (100 * k) / Math.max(1, r.images);
+  return { label, oursA: pct(r.certifiedA), oursB: pct(r.certifiedB), paperA: paper[0], paperB: paper[1], images: r.images, p: r.p, verdict };
 }
 
 /** Paired ACR comparison ("A's ACR beats B's"). */
 export function compareAcr(label: string, a: ImageRadii, b: ImageRadii, paper: [number | null, number | null] = [null, null]): Comparison {
-  const idx = common(a, b);
-  // ACR counts radius * correct (lib/eval/metrics averageCertifiedRadius).
-  const v = (m: ImageRadii, i: number) => (m.get(i)!.correct ? m.get(i)!.radius : 0);
-  const d = idx.map((i) => v(a, i) - v(b, i));
-  const n = d.length;
-  const mean = d.reduce((s, x) => s + x, 0) / Math.max(1, n);
-  const sd = Math.sqrt(d.reduce((s, x) => s + (x - mean) ** 2, 0) / Math.max(1, n - 1));
-  const half = (1.959964 * sd) / Math.sqrt(Math.max(1, n));
-  const ci: [number, number] = [mean - half, mean + half];
-  const acr = (m: ImageRadii) => idx.reduce((s, i) => s + v(m, i), 0) / Math.max(1, n);
-  const verdict: Verdict = n === 0 ? 'not run' : ci[0] > 0 ? 'holds' : ci[1] < 0 ? 'fails' : 'not significant';
-  return { label, oursA: acr(a), oursB: acr(b), paperA: paper[0], paperB: paper[1], images: n, ci, verdict };
+  const r = pairedAcr(a, b);
+  const verdict: Verdict = r.images === 0 ? 'not run' : r.ci[0] > 0 ? 'holds' : r.ci[1] < 0 ? 'fails' : 'not significant';
+  return { label, oursA: r.acrA, oursB: r.acrB, paperA: paper[0], paperB: paper[1], images: r.images, ci: r.ci, verdict };
 }
 
 /** A claim's verdict from its comparisons: any fails -> fails; all hold -> holds; some not run -> incomplete. */
