@@ -207,6 +207,21 @@ describe('training runs', () => {
     expect(Array.from(a.trainIdx).some((i) => h.has(i))).toBe(false);
   });
 
+  test('a run killed before its first epoch ended starts over on --resume, with one run line naming the earlier start', async () => {
+    const data = loadMnist('train');
+    const config = { ...tinyConfig(), train: { ...tinyConfig().train, epochs: 1 } };
+    const dir = tmp('train-epoch0');
+    await expect(runTraining(config, { outDir: dir, data, hooks: { onStart: () => { throw new Error('simulated kill'); } } })).rejects.toThrow('simulated kill');
+    const first = readTrainLog(path.join(dir, TRAIN_LOG));
+    expect(first.map((r) => r.type)).toEqual(['run']);
+    expect(fs.existsSync(path.join(dir, LAST_DIR))).toBe(false);
+    const r = await runTraining(config, { outDir: dir, data, resume: true });
+    expect(r.epochsDone).toBe(1);
+    const log = readTrainLog(path.join(dir, TRAIN_LOG));
+    expect(log.map((l) => l.type)).toEqual(['run', 'epoch']);
+    expect(log[0].earlier_starts).toEqual([first[0].time]);
+  });
+
   test('a run killed after its first epoch and resumed ends with the same weights, optimizer state and log as an uninterrupted run', async () => {
     const data = loadMnist('train');
     const config = tinyConfig();

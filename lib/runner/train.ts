@@ -4,7 +4,9 @@
  *
  * Run directory (default runs/<config name>-<scale>/):
  *   train-log.jsonl   one JSON object per line: {"type":"run",...} at the start,
- *                     {"type":"resume",...} when continued, then one
+ *                     {"type":"resume",...} when continued (a run killed
+ *                     before its first epoch ended starts over: one "run"
+ *                     line, with the earlier start times), then one
  *                     {"type":"epoch",...} per epoch (loss parts, accuracy,
  *                     mean L(x), lambda, lr, held-out accuracy, seconds)
  *   checkpoint/       the last epoch: model, optimizer state (step, Adam
@@ -187,7 +189,11 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
 
   // The log: keep what the checkpoint covers, drop epochs it does not.
   const previous = readTrainLog(logFile);
-  const kept = previous.filter((r) => r.type !== 'epoch' || (r.epoch as number) < state.epochsDone);
+  let kept = previous.filter((r) => r.type !== 'epoch' || (r.epoch as number) < state.epochsDone);
+  // Starting over a run killed before its first epoch ended (--resume without a checkpoint, refused above when
+  // epochs were logged): the log keeps one `run` line, the new start, which names the earlier ones.
+  const earlierStarts = resumed ? [] : kept.filter((r) => r.type === 'run' || r.type === 'resume').map((r) => r.time as string);
+  if (!resumed) kept = kept.filter((r) => r.type !== 'run' && r.type !== 'resume');
   const records = kept.filter((r) => r.type === 'epoch') as unknown as EpochRecord[];
   writeFileAtomic(logFile, kept.map((r) => JSON.stringify(r) + '\n').join(''));
   const now = new Date().toISOString();
@@ -209,6 +215,7 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
         holdout_images: holdoutIdx.length,
         seed: t.seed,
         resolved: config,
+        ...(earlierStarts.length ? { earlier_starts: earlierStarts } : {}),
       }),
     );
   } else {
