@@ -44,6 +44,7 @@ function radiiOption(radii: string | undefined): number[] {
   }
 }
 
+/** The certification log at P; a missing or malformed one is a UserError naming the file. */
 function readLog(p: string) {
   try {
     return readCertifyLog(p);
@@ -76,10 +77,12 @@ export function runAnalyze(paths: string[], options: AnalyzeOptions = {}, out: (
   const radii = radiiOption(options.radii);
   const summaries: LogSummary[] = [];
   for (const p of paths) {
+    const log = readLog(p);
     try {
-      summaries.push(summarizeLog(readCertifyLog(p), radii));
+      summaries.push(summarizeLog(log, radii));
     } catch (e) {
-      if (e instanceof LogFormatError || e instanceof RangeError) throw new UserError(e.message);
+      // A log with a header but no records.
+      if (e instanceof RangeError) throw new UserError(e.message);
       throw e;
     }
   }

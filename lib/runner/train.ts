@@ -187,13 +187,12 @@ export async function runTraining(config: ExperimentConfig, options: TrainOption
     warm.loadBytes(fs.readFileSync(f));
   }
 
-  // The log: keep what the checkpoint covers, drop epochs it does not.
+  // The log. Resumed: keep what the checkpoint covers, drop epochs it does not. Not resumed: a new run, or one
+  // killed before its first epoch ended (--resume without a checkpoint; refused above when epochs were logged), whose
+  // log holds only start lines: the log keeps one `run` line, the new start, which names the earlier ones.
   const previous = readTrainLog(logFile);
-  let kept = previous.filter((r) => r.type !== 'epoch' || (r.epoch as number) < state.epochsDone);
-  // Starting over a run killed before its first epoch ended (--resume without a checkpoint, refused above when
-  // epochs were logged): the log keeps one `run` line, the new start, which names the earlier ones.
-  const earlierStarts = resumed ? [] : kept.filter((r) => r.type === 'run' || r.type === 'resume').map((r) => r.time as string);
-  if (!resumed) kept = kept.filter((r) => r.type !== 'run' && r.type !== 'resume');
+  const kept = resumed ? previous.filter((r) => r.type !== 'epoch' || (r.epoch as number) < state.epochsDone) : [];
+  const earlierStarts = resumed ? [] : previous.filter((r) => r.type === 'run' || r.type === 'resume').map((r) => r.time as string);
   const records = kept.filter((r) => r.type === 'epoch') as unknown as EpochRecord[];
   writeFileAtomic(logFile, kept.map((r) => JSON.stringify(r) + '\n').join(''));
   const now = new Date().toISOString();
