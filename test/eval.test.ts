@@ -265,8 +265,12 @@ describe('splitz analyze', () => {
     expect(r.acr.difference).toBeCloseTo(0.23125, 12);
     expect(r.acr.ci[0]).toBeCloseTo(-0.1395822, 6);
     expect(r.acr.ci[1]).toBeCloseTo(0.6020822, 6);
+    // Agreement on the 8 common images (predict: correct -> 3, wrong with radius > 0 -> 5, else abstain -1):
+    // A 3 3 3 3 -1 3 3 5, B 3 3 -1 3 3 5 3 3: same answer on 0,1,3,6; both classify 0,1,3,5,6,7, same class on 0,1,3,6.
+    expect(r.agreement).toEqual({ images: 8, sameAnswer: 4, abstainA: 1, abstainB: 1, bothClassify: 6, sameClass: 4 });
     const text = out.join('\n');
     expect(text).toMatch(/compared on the 8 images in both logs, radius column 'radius'/);
+    expect(text).toMatch(/same answer \(class or abstention\) on 4 of 8; both classify 6, same class on 4 of them; abstain A 1, B 1/);
     expect(text.split('\n').find((l) => l.trim().startsWith('0.5'))!.trim().split(/\s+/)).toEqual(['0.5', '50.0', '25.0', '4', '2', '0.688']);
 
     // Errors say what is wrong.
@@ -276,6 +280,40 @@ describe('splitz analyze', () => {
     fs.writeFileSync(other, rows([[1000, 1, 1]]));
     expect(() => runPairedAnalyze([a, other], {})).toThrow(/share no test image/);
     expect(() => runAnalyze([a], { column: 'radius' })).toThrow(/--column goes with --paired/);
+  });
+
+  test('--paired agreement: a shared abstention is the same answer; a different wrong class is not', () => {
+    const rows = (list: Array<[number, number, number]>) => 'idx\tlabel\tpredict\tradius\tcorrect\ttime\n' + list.map(([i, y, p]) => `${i}\t${y}\t${p}\t0.1\t${p === y ? 1 : 0}\t0:00:01\n`).join('');
+    const a = path.join(dir, 'agree-a.tsv');
+    const b = path.join(dir, 'agree-b.tsv');
+    // idx 0: both abstain; 1: both the same wrong class; 2: different wrong classes; 3: A abstains; 4: both right; 7: in B only.
+    fs.writeFileSync(a, rows([[0, 1, -1], [1, 1, 2], [2, 1, 3], [3, 1, -1], [4, 5, 5]]));
+    fs.writeFileSync(b, rows([[0, 1, -1], [1, 1, 2], [2, 1, 4], [3, 1, 1], [4, 5, 5], [7, 0, 0]]));
+    const r = runPairedAnalyze([a, b], { radii: '0', json: true }, () => undefined);
+    expect(r.agreement).toEqual({ images: 5, sameAnswer: 3, abstainA: 2, abstainB: 1, bothClassify: 3, sameClass: 2 });
+  });
+
+  test('median L(x) under each bound, over the images with a class; none for RS and Cohen logs', () => {
+    const header = 'idx\tlabel\tpredict\tradius\tcorrect\ttime\tpA_lower\tradius_fR\tlipschitz\tgamma\tbound\tradius_paper\tlipschitz_paper\tgamma_paper\n';
+    const line = (i: number, p: number, L: string, Lp: string, bound = 'sound') => `${i}\t3\t${p}\t0.5\t${p === 3 ? 1 : 0}\t0:00:01\t0.9\t0.5\t${L}\t1\t${bound}\t0.6\t${Lp}\t1\n`;
+    const splitz = path.join(dir, 'median-splitz.tsv');
+    // The abstention (idx 3) logs nan and a huge L that must not count; medians of {0.5, 0.7, 0.6, 0.9} and {0.4, 0.6, 0.5, 0.8}.
+    fs.writeFileSync(splitz, header + line(0, 3, '0.5', '0.4') + line(1, 3, '0.7', '0.6') + line(2, 4, '0.6', '0.5') + line(3, -1, '99', 'nan') + line(4, 3, '0.9', '0.8'));
+    const rs = path.join(dir, 'median-rs.tsv');
+    fs.writeFileSync(rs, header + line(0, 3, '1', '1', 'none') + line(1, 3, '1', '1', 'none'));
+    const cohen = writeCohen();
+    const out: string[] = [];
+    const [s, r, c] = runAnalyze([splitz, rs, cohen], { radii: '0' }, (t) => out.push(t));
+    expect([s.medianLipschitz, s.medianLipschitzPaper]).toEqual([expect.closeTo(0.65, 12), expect.closeTo(0.55, 12)]);
+    expect([r.medianLipschitz, r.medianLipschitzPaper, c.medianLipschitz, c.medianLipschitzPaper]).toEqual([null, null, null, null]);
+    const lines = out.join('\n').split('\n');
+    expect(lines[0].split(/\s+/)).toEqual(['log', 'n', 'abstain', 'r=0', 'ACR', 'median_L', 'median_L_paper']);
+    expect(lines[1].split(/\s+/).slice(-2)).toEqual(['0.650', '0.550']);
+    expect(lines[2].split(/\s+/).slice(-2)).toEqual(['-', '-']);
+    // Without a SPLITZ log the table keeps its plain columns.
+    const plain: string[] = [];
+    runAnalyze([cohen], { radii: '0' }, (t) => plain.push(t));
+    expect(plain[0].split('\n')[0].split(/\s+/)).toEqual(['log', 'n', 'abstain', 'r=0', 'ACR']);
   });
 
   test('parseRadii', () => {

@@ -1,9 +1,11 @@
 /**
  * `splitz analyze LOG... [--radii 0,0.25,...] [--json]`: certified accuracy at
- * each radius and ACR of certification logs (ours or Cohen et al.'s format).
+ * each radius and ACR of certification logs (ours or Cohen et al.'s format),
+ * and for SPLITZ logs the median L(x) of f_L under each logged bound.
  * `splitz analyze A B --paired [--column radius_paper]`: the two logs compared
  * image by image on the images both hold (lib/eval/paired): McNemar's test at
- * each radius and the interval of the ACR difference.
+ * each radius, the interval of the ACR difference, and how often the two
+ * predict alike.
  *
  * It reads text files only and touches no tensor, so unlike the other
  * commands it does not initialise a TensorFlow.js backend.
@@ -14,7 +16,7 @@ import { UserError } from '../cli';
 import { readCertifyLog, LogFormatError } from '../eval/log';
 import { parseRadii } from '../eval/metrics';
 import { summarizeLog, formatSummaryTable, LogSummary, DEFAULT_RADII } from '../eval/summary';
-import { PairedAccuracy, PairedAcr, commonImages, formatPairedTable, pairedAccuracy, pairedAcr, recordRadii } from '../eval/paired';
+import { PairedAccuracy, PairedAcr, PairedAgreement, commonImages, formatPairedTable, pairedAccuracy, pairedAcr, pairedAgreement, recordRadii } from '../eval/paired';
 
 export interface AnalyzeOptions {
   /** Comma list "0,0.25,0.5" or range "0:2:0.25". Default DEFAULT_RADII. */
@@ -34,6 +36,7 @@ export interface PairedAnalysis {
   column: string;
   accuracy: PairedAccuracy[];
   acr: PairedAcr;
+  agreement: PairedAgreement;
 }
 
 function radiiOption(radii: string | undefined): number[] {
@@ -59,14 +62,22 @@ export function runPairedAnalyze(paths: string[], options: AnalyzeOptions = {}, 
   if (paths.length !== 2) throw new UserError(`analyze --paired: give exactly two certification logs (A and B), got ${paths.length}`);
   const radii = radiiOption(options.radii);
   const column = options.column ?? 'radius';
-  const [a, b] = paths.map((p) => {
+  const [logA, logB] = paths.map((p) => {
     const log = readLog(p);
     if (!log.columns.includes(column)) throw new UserError(`${p}: no column '${column}'; its columns are ${log.columns.join(', ')}`);
-    return recordRadii(log.records, column);
+    return log;
   });
+  const [a, b] = [logA, logB].map((log) => recordRadii(log.records, column));
   if (commonImages(a, b).length === 0) throw new UserError(`analyze --paired: ${paths[0]} and ${paths[1]} share no test image (idx); compare logs of the same image selection`);
-  const result: PairedAnalysis = { a: { path: paths[0], images: a.size }, b: { path: paths[1], images: b.size }, column, accuracy: radii.map((eps) => pairedAccuracy(a, b, eps)), acr: pairedAcr(a, b) };
-  out(options.json ? JSON.stringify(result, null, 2) : formatPairedTable(result.a, result.b, column, result.accuracy, result.acr));
+  const result: PairedAnalysis = {
+    a: { path: paths[0], images: a.size },
+    b: { path: paths[1], images: b.size },
+    column,
+    accuracy: radii.map((eps) => pairedAccuracy(a, b, eps)),
+    acr: pairedAcr(a, b),
+    agreement: pairedAgreement(logA.records, logB.records),
+  };
+  out(options.json ? JSON.stringify(result, null, 2) : formatPairedTable(result.a, result.b, column, result.accuracy, result.acr, result.agreement));
   return result;
 }
 
@@ -98,7 +109,7 @@ export function registerAnalyzeCommand(program: Command): void {
     .argument('<logs...>', 'certification logs (TSV: idx label predict radius correct time ...)')
     .option('--radii <list>', `radii at which to report certified accuracy: comma list or start:stop:step (default ${DEFAULT_RADII.join(',')})`)
     .option('--json', 'print machine-readable JSON instead of a table')
-    .option('--paired', 'compare two logs of the same test images image by image: McNemar\'s test at each radius, 95% interval of the ACR difference')
+    .option('--paired', 'compare two logs of the same test images image by image: McNemar\'s test at each radius, 95% interval of the ACR difference, how often they predict alike')
     .option('--column <name>', "with --paired: the radius column to compare (default 'radius'; 'radius_paper' for the paper's Lipschitz bound)")
     .action((logs: string[], opts: AnalyzeOptions) => {
       if (opts.paired) runPairedAnalyze(logs, opts);

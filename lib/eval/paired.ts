@@ -9,7 +9,11 @@
  *    test (a binomial test with p = 1/2 on the discordant images) gives the
  *    two-sided p-value;
  *  - average certified radius: the mean of the per-image differences of
- *    radius * correct, with a 95% normal-approximation interval.
+ *    radius * correct, with a 95% normal-approximation interval;
+ *  - agreement: on how many images the two smoothed classifiers give the
+ *    same answer (a class or abstention), and the same class where both
+ *    classify. Two models that are one another in disguise (SPLITZ with f_L
+ *    at L = 0.5 and RS at twice its sigma) agree far beyond their accuracy.
  * At 500 images a difference of a few points of certified accuracy can be
  * noise; these say how much.
  */
@@ -103,8 +107,47 @@ export function pairedAcr(a: ImageRadii, b: ImageRadii): PairedAcr {
   return { images: n, acrA: acr(a), acrB: acr(b), difference: mean, ci: [mean - half, mean + half] };
 }
 
+export interface PairedAgreement {
+  /** Images in both logs. */
+  images: number;
+  /** Same prediction, a class or abstention (predict -1) alike. */
+  sameAnswer: number;
+  /** Images where A, B abstains. */
+  abstainA: number;
+  abstainB: number;
+  /** Images where neither abstains, and of those, the ones with the same class. */
+  bothClassify: number;
+  sameClass: number;
+}
+
+/** How often A and B predict alike on the test images both logs hold (by idx). */
+export function pairedAgreement(a: readonly CertifyRecord[], b: readonly CertifyRecord[]): PairedAgreement {
+  const predictB = new Map(b.map((r) => [r.idx, r.predict]));
+  const out: PairedAgreement = { images: 0, sameAnswer: 0, abstainA: 0, abstainB: 0, bothClassify: 0, sameClass: 0 };
+  for (const r of a) {
+    const pb = predictB.get(r.idx);
+    if (pb === undefined) continue;
+    out.images++;
+    if (r.predict === pb) out.sameAnswer++;
+    if (r.predict === -1) out.abstainA++;
+    if (pb === -1) out.abstainB++;
+    if (r.predict !== -1 && pb !== -1) {
+      out.bothClassify++;
+      if (r.predict === pb) out.sameClass++;
+    }
+  }
+  return out;
+}
+
 /** A plain-text table of a paired comparison: one row per radius, then the ACR line. */
-export function formatPairedTable(a: { path: string; images: number }, b: { path: string; images: number }, column: string, rows: readonly PairedAccuracy[], acr: PairedAcr): string {
+export function formatPairedTable(
+  a: { path: string; images: number },
+  b: { path: string; images: number },
+  column: string,
+  rows: readonly PairedAccuracy[],
+  acr: PairedAcr,
+  agreement: PairedAgreement,
+): string {
   const header = ['r', 'A (%)', 'B (%)', 'only A', 'only B', 'McNemar p'];
   const pct = (k: number) => ((100 * k) / Math.max(1, acr.images)).toFixed(1);
   const cells = rows.map((r) => [String(r.eps), pct(r.certifiedA), pct(r.certifiedB), String(r.onlyA), String(r.onlyB), r.p < 0.001 ? '< 0.001' : r.p.toFixed(3)]);
@@ -117,6 +160,7 @@ export function formatPairedTable(a: { path: string; images: number }, b: { path
     fmt(header),
     ...cells.map(fmt),
     `ACR  A ${acr.acrA.toFixed(4)}  B ${acr.acrB.toFixed(4)}  A - B ${acr.difference.toFixed(4)}  95% interval [${acr.ci[0].toFixed(4)}, ${acr.ci[1].toFixed(4)}]`,
+    `agreement  same answer (class or abstention) on ${agreement.sameAnswer} of ${agreement.images}; both classify ${agreement.bothClassify}, same class on ${agreement.sameClass} of them; abstain A ${agreement.abstainA}, B ${agreement.abstainB}`,
     '(certified accuracy in % at each radius r on the common images; only A / only B: images one model certifies at r and the other does not; McNemar p: two-sided exact test on them)',
   ].join('\n');
 }
