@@ -139,7 +139,7 @@ export function pairedAgreement(a: readonly CertifyRecord[], b: readonly Certify
   return out;
 }
 
-/** A plain-text table of a paired comparison: one row per radius, then the ACR line. */
+/** A plain-text table of a paired comparison: one row per radius, then the ACR and agreement lines. */
 export function formatPairedTable(
   a: { path: string; images: number },
   b: { path: string; images: number },

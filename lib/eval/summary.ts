@@ -68,7 +68,6 @@ export function formatSummaryTable(summaries: readonly LogSummary[]): string {
   ]);
   const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
   const fmt = (cells: string[]) => cells.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  ');
-  const notes = ['(certified accuracy in % at each radius r: correct and radius >= r; ACR = mean of radius * correct'];
-  if (withL) notes.push("; median_L, median_L_paper: median L(x) of f_L over the images with a class, columns 'lipschitz' and 'lipschitz_paper'");
-  return [fmt(header), ...rows.map(fmt), notes.join('') + ')'].join('\n');
+  const lNote = withL ? "; median_L, median_L_paper: median L(x) of f_L over the images with a class, columns 'lipschitz' and 'lipschitz_paper'" : '';
+  return [fmt(header), ...rows.map(fmt), `(certified accuracy in % at each radius r: correct and radius >= r; ACR = mean of radius * correct${lNote})`].join('\n');
 }
