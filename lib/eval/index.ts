@@ -15,3 +15,14 @@ export {
 } from './log';
 export { RadiusRecord, AccuracyCurve, certifiedAccuracy, averageCertifiedRadius, accuracyVsRadius, parseRadii } from './metrics';
 export { LogSummary, DEFAULT_RADII, summarizeLog, formatSummaryTable } from './summary';
+export {
+  ImageRadii,
+  PairedAccuracy,
+  PairedAcr,
+  PairedAgreement,
+  recordRadii,
+  mcnemarExact,
+  pairedAccuracy,
+  pairedAcr,
+  pairedAgreement,
+} from './paired';
