@@ -48,7 +48,8 @@ export function makeRun(root: string, f: FakeRun): string {
   const columns = ['idx', 'label', 'predict', 'radius', 'correct', 'time', 'pA_lower', 'radius_fR', 'lipschitz', 'gamma', 'bound', ...(f.both ? ['radius_paper', 'lipschitz_paper', 'gamma_paper'] : [])];
   f.images.forEach(([radius, correct], i) => {
     const rec: CertifyRecord = { idx: i * 20, label: 3, predict: correct ? 3 : radius === 0 ? -1 : 5, radius, correct, time: 0.5 + i * 0.1, pA_lower: 0.9, radius_fR: radius, lipschitz: 1, gamma: radius, bound };
-    if (f.both) Object.assign(rec, { radius_paper: 1.25 * radius, lipschitz_paper: 0.8, gamma_paper: radius });
+    // As `splitz certify --bound both` writes them: RS (no f_L) repeats its radius with L = 1 and gamma inf.
+    if (f.both) Object.assign(rec, f.split === 0 ? { radius_paper: radius, lipschitz_paper: 1, gamma_paper: Infinity } : { radius_paper: 1.25 * radius, lipschitz_paper: 0.8, gamma_paper: radius });
     appendRecord(log, rec, { columns });
   });
   const sidecar = {

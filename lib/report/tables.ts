@@ -235,7 +235,9 @@ export function summarizeRun(target: string, options: { radii?: readonly number[
   };
   const main = summarize('radius');
   const otherRadii: Record<string, RadiusSummary> = {};
-  for (const c of log.columns) if (/^radius_/.test(c) && c !== 'radius_fR') otherRadii[c.slice('radius_'.length)] = summarize(c);
+  // RS (split 0) has no f_L to bound: a log certified with both bounds repeats its radius in radius_paper,
+  // which is no second radius (it would show as a "paper's bound" curve or column of RS).
+  if (split > 0) for (const c of log.columns) if (/^radius_/.test(c) && c !== 'radius_fR') otherRadii[c.slice('radius_'.length)] = summarize(c);
   // The global bound of f_L (Fig. 4b): with a constant L the Theorem 1 radius is R_fR / L (max over gamma of
   // min(R_fR / L, gamma)). Its L is written beside the log by whoever computed it (notebook 08: GLOBAL_BOUND_FILE).
   const globalFile = path.join(path.dirname(logFile), GLOBAL_BOUND_FILE);
