@@ -1,0 +1,284 @@
+/**
+ * The hand-written findings of docs/REPRODUCTION.md against the published
+ * runs. The generated part of that page is rebuilt from data/results by
+ * `npm run claims` (test/published.test.ts checks it); the prose above it is
+ * not, so its numbers could drift from the logs unnoticed. Each test here
+ * recomputes one statement of the prose from the logs (`splitz analyze`, the
+ * training logs, run.json, the certification sidecars, data/literature) and
+ * requires the page (and, for its summary, the README) to say exactly that,
+ * whitespace aside. Rewording a
+ * checked sentence means rewording it here too, which is the point: a number
+ * in the prose changes only together with the computation behind it.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { runAnalyze, runPairedAnalyze, PairedAnalysis } from '../lib/commands/analyze';
+import { readJsonLines } from '../lib/io/jsonl';
+import { isCertifyLog } from '../lib/runner/files';
+import { AccuracyRow, loadLiterature } from '../lib/report/literature';
+
+const ROOT = path.resolve(__dirname, '..');
+const RESULTS = path.join(ROOT, 'data', 'results');
+const DOC = path.join(ROOT, 'docs', 'REPRODUCTION.md');
+
+const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
+/** The hand-written part of the page (before the generated block), whitespace collapsed. */
+const prose = squash(fs.readFileSync(DOC, 'utf8').split('<!-- generated:start')[0]);
+/** The generated block: for the statements that summarise its tables. */
+const generated = fs.readFileSync(DOC, 'utf8').split('<!-- generated:start')[1] ?? '';
+
+/** The README's summary, "Where the reproduction stands", whitespace collapsed. */
+const readme = squash(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
+
+function expectProse(phrase: string): void {
+  if (!prose.includes(squash(phrase))) throw new Error(`docs/REPRODUCTION.md should say, from the published runs: "${squash(phrase)}"`);
+}
+function expectReadme(phrase: string): void {
+  if (!readme.includes(squash(phrase))) throw new Error(`README.md should say, from the published runs: "${squash(phrase)}"`);
+}
+
+function logOf(run: string): string {
+  const logs = fs.readdirSync(path.join(RESULTS, run)).filter(isCertifyLog);
+  if (logs.length !== 1) throw new Error(`data/results/${run}: expected one certification log, found ${logs.length}`);
+  return path.join(RESULTS, run, logs[0]);
+}
+
+/** Certified accuracy in % at each radius and the ACR of a run's log, from `splitz analyze --json` (which prints fractions). */
+function analyze(run: string, radii: number[]): { certifiedAccuracy: number[]; acr: number } {
+  let printed = '';
+  runAnalyze([logOf(run)], { radii: radii.join(','), json: true }, (t) => (printed += t));
+  const summary = (JSON.parse(printed) as { logs: { certifiedAccuracy: number[]; acr: number }[] }).logs[0];
+  return { certifiedAccuracy: summary.certifiedAccuracy.map((a) => 100 * a), acr: summary.acr };
+}
+
+function paired(a: string, b: string, column = 'radius'): PairedAnalysis {
+  return runPairedAnalyze([logOf(a), logOf(b)], { column }, () => undefined);
+}
+
+/** "-0.542, 95% interval [-0.574, -0.510]" parts of A - B, or of B - A with flip. */
+function acrDiff(p: PairedAnalysis, flip = false): { d: string; lo: string; hi: string } {
+  const s = flip ? -1 : 1;
+  const [lo, hi] = flip ? [-p.acr.ci[1], -p.acr.ci[0]] : p.acr.ci;
+  const f = (x: number): string => (x > 0 ? '+' : '') + x.toFixed(3);
+  return { d: f(s * p.acr.difference), lo: lo.toFixed(3), hi: hi.toFixed(3) };
+}
+
+interface EpochLine { epoch: number; mean_L: number; holdout_acc: number; seconds: number }
+function trainLog(run: string): Record<string, unknown>[] {
+  return readJsonLines(path.join(RESULTS, run, 'train-log.jsonl'));
+}
+function epochs(run: string): EpochLine[] {
+  return trainLog(run).filter((r) => r.type === 'epoch') as unknown as EpochLine[];
+}
+/** Epochs FROM..TO counted from 1, as the page counts them (the log's `epoch` counts from 0). */
+function epochRange(run: string, from: number, to: number): EpochLine[] {
+  return epochs(run).filter((e) => e.epoch + 1 >= from && e.epoch + 1 <= to);
+}
+const range = (xs: number[], digits: number): string => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
+
+describe('MNIST headline pair', () => {
+  test('where each training stopped and its best epoch (counted from 1)', () => {
+    for (const [run, said] of [
+      ['mnist-splitz-sigma0.75-headline', 'stopped after epoch {after} with the best held-out epoch {best};'],
+      ['mnist-rs-sigma0.75-headline', 'stopped after epoch {after} with the best held-out epoch {best};'],
+    ] as const) {
+      const stop = trainLog(run).find((r) => r.type === 'early_stop') as { after_epoch: number; best_epoch: number };
+      expectProse(said.replace('{after}', String(stop.after_epoch + 1)).replace('{best}', String(stop.best_epoch + 1)));
+    }
+  });
+
+  test('the SPLITZ run sat at the Lip_theta floor from epoch 2 to 34, and its training and certification times', () => {
+    const run = 'mnist-splitz-sigma0.75-headline';
+    const floor = epochRange(run, 2, 34);
+    expect(Math.max(...floor.map((e) => e.mean_L))).toBeLessThan(0.53);
+    // The next epochs leave the floor for good.
+    expect(epochRange(run, 37, 40).every((e) => e.mean_L > 0.53)).toBe(true);
+    expectProse(`the 0.5 floor (${range(floor.map((e) => e.mean_L), 2)}) from epoch 2 to 34 with held-out accuracy under noise at ${range(floor.map((e) => e.holdout_acc), 3)}`);
+    const minutes = epochs(run).reduce((a, e) => a + e.seconds, 0) / 60;
+    const log = trainLog(run);
+    const firstStop = log.findIndex((r) => r.type === 'early_stop');
+    const resumes = log.slice(0, firstStop).filter((r) => r.type === 'resume').length;
+    expect(resumes).toBe(6);
+    expectProse(`Training took ${minutes.toFixed(0)} min, stopped and resumed six times`);
+    const runJson = JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'run.json'), 'utf8')) as { certification: { worker_seconds: number; images: number; commands: { workers: number }[] } };
+    const c = runJson.certification;
+    expect(c.commands.map((k) => k.workers)).toEqual([1, 1, 1, 2]);
+    expectProse(`certification took ${(c.worker_seconds / 60).toFixed(0)} worker-minutes (${(c.worker_seconds / c.images).toFixed(1)} s per image per worker at n = 100,000), in three steps on 1 worker and a last one on 2`);
+  });
+
+  test('the RS run: certification time and steps', () => {
+    const runJson = JSON.parse(fs.readFileSync(path.join(RESULTS, 'mnist-rs-sigma0.75-headline', 'run.json'), 'utf8')) as { certification: { worker_seconds: number; images: number; commands: { workers: number }[] } };
+    const c = runJson.certification;
+    expect(c.commands.map((k) => k.workers)).toEqual([2, 2]);
+    expectProse(`Certification ${(c.worker_seconds / 60).toFixed(1)} worker-minutes (${(c.worker_seconds / c.images).toFixed(1)} s per image per worker), in two steps, both on 2 workers`);
+  });
+
+  test('12-epoch RS beats headline SPLITZ at every eps from 0 to 2.25, not at 2.5', () => {
+    const p = paired('mnist-splitz-sigma0.75-headline', 'mnist-rs-sigma0.75-reduced');
+    for (const row of p.accuracy) {
+      if (row.eps <= 2.25) {
+        expect(row.certifiedB).toBeGreaterThan(row.certifiedA);
+        expect(row.p).toBeLessThan(0.001);
+      }
+    }
+    const at25 = p.accuracy.find((r) => r.eps === 2.5)!;
+    expect([at25.certifiedA, at25.certifiedB]).toEqual([1, 0]);
+    const { d, lo, hi } = acrDiff(p);
+    expectProse(`ACR ${d} [${lo}, ${hi}]`);
+    expectProse('already beats this SPLITZ run at every eps from 0 to 2.25 (McNemar p < 0.001 at each); at 2.5, past its n = 10,000 cap of 2.40, it certifies nothing and SPLITZ 0.2%');
+  });
+
+  test('SPLITZ against RS, headline pair, with both bounds', () => {
+    const sound = acrDiff(paired('mnist-splitz-sigma0.75-headline', 'mnist-rs-sigma0.75-headline'));
+    const paper = acrDiff(paired('mnist-splitz-sigma0.75-headline', 'mnist-rs-sigma0.75-headline', 'radius_paper'));
+    expectProse(`ACR difference SPLITZ - RS ${sound.d}, 95% interval [${sound.lo}, ${sound.hi}]; with the paper's bound (\`--column radius_paper\`) ${paper.d} [${paper.lo}, ${paper.hi}]`);
+    expectReadme(`ACR difference ${sound.d}, interval [${sound.lo}, ${sound.hi}]; ${paper.d} with the paper's bound`);
+  });
+});
+
+describe('MNIST reduced runs', () => {
+  test('SPLITZ vs RS at sigma 0.5 and at sigma 1.0 (ACR differences)', () => {
+    const half = acrDiff(paired('mnist-splitz-sigma0.50-reduced', 'mnist-rs-sigma0.50-reduced'));
+    expectProse(`ACR difference ${half.d}, 95% interval [${half.lo}, ${half.hi}]`);
+    const one = acrDiff(paired('mnist-splitz-sigma1.00-reduced', 'mnist-rs-sigma1.00-reduced'));
+    expectProse(`fails with the sound bound (${one.d}, 95% interval [${one.lo}, ${one.hi}])`);
+  });
+
+  test('SPLITZ at sigma 0.5 at the floor over epochs 2-4', () => {
+    const e = epochRange('mnist-splitz-sigma0.50-reduced', 2, 4);
+    expectProse(`near the Lip_theta floor (${range(e.map((x) => x.mean_L), 2)}) over epochs 2-4 while held-out accuracy under noise creeps from ${e[0].holdout_acc.toFixed(2)} to ${e[e.length - 1].holdout_acc.toFixed(2)}`);
+  });
+
+  test('at eps 2.25 and 2.5 the trained reduced SPLITZ runs certify at most 0.6% and 0.2%; only the collapsed run more', () => {
+    const reduced = fs.readdirSync(RESULTS).filter((d) => d.startsWith('mnist-splitz-') && d.includes('-reduced'));
+    expect(reduced.length).toBeGreaterThanOrEqual(10);
+    const trained = reduced.filter((d) => d !== 'mnist-splitz-sigma1.00-reduced');
+    const at = trained.map((d) => analyze(d, [2.25, 2.5]).certifiedAccuracy);
+    const max = [0, 1].map((k) => Math.max(...at.map((a) => a[k])));
+    const collapsed = analyze('mnist-splitz-sigma1.00-reduced', [0, 1, 2, 2.25, 2.5]).certifiedAccuracy;
+    expect(new Set(collapsed.map((x) => x.toFixed(1)))).toEqual(new Set(['11.4']));
+    const headline = analyze('mnist-splitz-sigma0.75-headline', [2.25, 2.5]).certifiedAccuracy;
+    const rs = analyze('mnist-rs-sigma1.00-reduced', [2.25, 2.5]).certifiedAccuracy;
+    expectProse(`It is the best RS model at eps 2.25 and 2.5 (${rs[0].toFixed(1)}% and ${rs[1].toFixed(1)}%), where the trained \`reduced\` SPLITZ runs certify at most ${max[0].toFixed(1)}% and ${max[1].toFixed(1)}% (the \`headline\` SPLITZ run: ${headline[0].toFixed(1)}% and ${headline[1].toFixed(1)}%)`);
+  });
+
+  test('split 3: the floor from epoch 3 to 10, and its epoch times', () => {
+    const run = 'mnist-splitz-sigma0.75-split3-reduced';
+    const floor = epochRange(run, 3, 10);
+    const last = epochRange(run, 11, 12).map((e) => e.mean_L.toFixed(2));
+    expectProse(`(${range(floor.map((e) => e.mean_L), 2)}) from epoch 3 to 10 and rose to ${last.join(' / ')} in the last two`);
+    expectProse(`training took ${range(epochs(run).map((e) => e.seconds), 0)} s per epoch`);
+  });
+
+  test('Lip_theta 0.3 / 0.5 / 0.7: more certified at every eps from 0 to 2, the order turns at 2.25; the end L of each training log', () => {
+    const runs = ['mnist-splitz-sigma0.75-thetalip0.3-reduced', 'mnist-splitz-sigma0.75-reduced', 'mnist-splitz-sigma0.75-thetalip0.7-reduced'];
+    const radii = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2];
+    const acc = runs.map((r) => analyze(r, radii).certifiedAccuracy);
+    radii.forEach((_, k) => {
+      expect(acc[1][k]).toBeGreaterThan(acc[0][k]);
+      expect(acc[2][k]).toBeGreaterThan(acc[1][k]);
+    });
+    const at225 = runs.map((r) => analyze(r, [2.25]).certifiedAccuracy[0].toFixed(1));
+    expectProse(`the order turns (${at225.join(' / ')}%)`);
+    const endL = runs.map((r) => epochs(r)[epochs(r).length - 1].mean_L.toFixed(2));
+    expectProse(`All three end near the same L (${endL.join(' / ')})`);
+    expectProse(`(the Lip_theta 0.5 run: ${endL[1]} and ${epochs(runs[1])[11].holdout_acc.toFixed(3)})`);
+  });
+});
+
+describe('CIFAR-10 reduced runs', () => {
+  test('SPLITZ at 0.5 against RS at 1.0: discordant images and ACR difference', () => {
+    const p = paired('cifar10-splitz-sigma0.50-reduced', 'cifar10-rs-sigma1.00-reduced');
+    const worst = p.accuracy.reduce((m, r) => (r.onlyA + r.onlyB > m.onlyA + m.onlyB ? r : m));
+    expectProse(`at most ${worst.onlyA + worst.onlyB} discordant images of 500 at any eps, at ${worst.eps}`);
+    const { d, lo, hi } = acrDiff(p);
+    expectProse(`the ACR difference SPLITZ - RS is ${d} with 95% interval [${lo}, ${hi}]`);
+    expectReadme(`the ACR difference SPLITZ - RS is ${d}, interval [${lo}, ${hi}]`);
+  });
+
+  test("the README's other CIFAR-10 intervals", () => {
+    const one = paired('cifar10-splitz-sigma1.00-reduced', 'cifar10-rs-sigma1.00-reduced');
+    const d1 = acrDiff(one);
+    expectReadme(`ACR ${one.acr.acrA.toFixed(3)} against ${one.acr.acrB.toFixed(3)} (difference interval [${d1.lo}, ${d1.hi}])`);
+    const quarterVsHalf = paired('cifar10-splitz-sigma0.25-reduced', 'cifar10-rs-sigma0.50-reduced');
+    const dq = acrDiff(quarterVsHalf);
+    expectReadme(`(ACR ${quarterVsHalf.acr.acrA.toFixed(3)} against ${quarterVsHalf.acr.acrB.toFixed(3)}, interval [${dq.lo}, ${dq.hi}]; same answer on ${quarterVsHalf.agreement.sameAnswer} of 500`);
+    const quarter = paired('cifar10-splitz-sigma0.25-reduced', 'cifar10-rs-sigma0.25-reduced');
+    const d4 = acrDiff(quarter);
+    expectReadme(`(${quarter.acr.acrA.toFixed(3)} against ${quarter.acr.acrB.toFixed(3)}, interval [${d4.lo}, ${d4.hi}])`);
+  });
+
+  test('RS at 0.5 against RS at 0.25 (ACR difference, RS 0.5 - RS 0.25)', () => {
+    const { d, lo, hi } = acrDiff(paired('cifar10-rs-sigma0.25-reduced', 'cifar10-rs-sigma0.50-reduced'), true);
+    expectProse(`ACR ${d} [${lo}, ${hi}]`);
+  });
+
+  test('certification steps: images on 1 worker before the 2-worker step, and the last step\'s rate', () => {
+    const sidecar = (run: string) => JSON.parse(fs.readFileSync(logOf(run) + '.json', 'utf8')) as { runs: { workers: number; images_before: number }[] };
+    const onOne = (run: string) => sidecar(run).runs.find((r) => r.workers === 2)!.images_before;
+    expectProse(`110 min of wall time: ${onOne('cifar10-rs-sigma1.00-reduced')} images on 1 worker`);
+    expectProse(`of wall time: ${onOne('cifar10-splitz-sigma0.25-reduced')} images on 1 worker beside another certification`);
+    expect(sidecar('cifar10-splitz-sigma1.00-reduced').runs.length).toBe(4);
+    expect(sidecar('cifar10-rs-sigma0.25-reduced').runs.length).toBe(5);
+    const out = fs.readFileSync(path.join(RESULTS, 'cifar10-rs-sigma0.50-reduced', 'certify.out'), 'utf8');
+    const rate = /done: .*?\(([\d.]+) s\/image\)/.exec(out)![1];
+    expectProse(`one image every ${rate} s (certify.out)`);
+  });
+});
+
+describe('how tight the two bounds are (the generated table, summarised in the prose)', () => {
+  interface Tight { run: string; split: number; soundMedian: number; soundMax: number; paperMedian: number }
+  const rows: Tight[] = generated
+    .split('\n')
+    .filter((l) => /^\| (mnist|cifar10)-splitz-.*\| \d+\.\d{4} \(\d+\.\d{4}\) \|/.test(l))
+    .map((l) => {
+      const c = l.split('|').map((x) => x.trim());
+      const [sm, sx] = c[5].match(/[\d.]+/g)!.map(Number);
+      return { run: c[1], split: Number(c[3]), soundMedian: sm, soundMax: sx, paperMedian: Number(c[6].match(/[\d.]+/)![0]) };
+    });
+
+  test('the sound bound sits 0.00-0.15% above the converged norm on one- and two-layer f_L (at most 0.30%), 0.3% on split 3', () => {
+    expect(rows.length).toBeGreaterThanOrEqual(15);
+    const shallow = rows.filter((r) => r.split <= 2);
+    const pct = (x: number) => ((x - 1) * 100).toFixed(2);
+    const med = shallow.map((r) => r.soundMedian);
+    expectProse(`sits ${pct(Math.min(...med))}-${pct(Math.max(...med))}% above it on one- and two-layer f_L (median; at most ${pct(Math.max(...shallow.map((r) => r.soundMax)))}%)`);
+    const split3 = rows.find((r) => r.split === 3)!;
+    expectProse(`and ${((split3.soundMedian - 1) * 100).toFixed(1)}% above on split 3's three layers`);
+  });
+
+  test("the paper's 5-step estimate on MNIST split-1 runs that trained, and CIFAR-10's 2-step one", () => {
+    const below = (r: Tight) => (1 - r.paperMedian) * 100;
+    const trained = rows.filter((r) => r.run.startsWith('mnist-') && r.split === 1 && r.run !== 'mnist-splitz-sigma1.00-reduced');
+    expect(trained.length).toBeGreaterThanOrEqual(8);
+    expectProse(`paper's 5-step estimate sits ${Math.min(...trained.map(below)).toFixed(1)}-${Math.max(...trained.map(below)).toFixed(1)}% below it on the split-1 runs that trained`);
+    const cifar = rows.filter((r) => r.run.startsWith('cifar10-'));
+    expectProse(`on CIFAR-10, with 2 steps, ${Math.min(...cifar.map(below)).toFixed(0)}-${Math.max(...cifar.map(below)).toFixed(0)}% below`);
+  });
+});
+
+describe("the paper's gaps quoted in 'What a scale can tell apart' (data/literature)", () => {
+  /** |difference| of certified accuracy between two settings of an ablation, at every eps both print. */
+  function gaps(rows: AccuracyRow[], a: number, b: number): number[] {
+    const at = (v: number) => new Map(rows.filter((r) => r.param_value === v).map((r) => [r.eps, r.certified_accuracy!]));
+    const [ra, rb] = [at(a), at(b)];
+    return [...ra.keys()].filter((e) => rb.has(e)).map((e) => Math.round(Math.abs(ra.get(e)! - rb.get(e)!) * 10) / 10);
+  }
+
+  test('Table V: split 1 over split 2 by 4 to 11 points, split 2 over split 3 by 1.1 to 5.8', () => {
+    const v = loadLiterature('V');
+    const g12 = gaps(v, 1, 2);
+    const g23 = gaps(v, 2, 3);
+    expectProse(`split 1 leads split 2 by ${Math.min(...g12).toFixed(0)} to ${Math.max(...g12).toFixed(0)} points`);
+    expectProse(`split 2 leads split 3 by ${Math.min(...g23).toFixed(1)} to ${Math.max(...g23).toFixed(1)}`);
+  });
+
+  test('Tables VI and VII: differences of 0.0 to 4.7 points', () => {
+    const all: number[] = [];
+    for (const [t, values] of [['VI', [0.3, 0.5, 0.7]], ['VII', [0.1, 1, 2]]] as const) {
+      const rows = loadLiterature(t);
+      for (let i = 0; i < values.length; i++) for (let j = i + 1; j < values.length; j++) all.push(...gaps(rows, values[i], values[j]));
+    }
+    expectProse(`the paper's differences are ${Math.min(...all).toFixed(1)} to ${Math.max(...all).toFixed(1)} points`);
+  });
+});
