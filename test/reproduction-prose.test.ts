@@ -63,7 +63,7 @@ function acrDiff(p: PairedAnalysis, flip = false): { d: string; lo: string; hi: 
   return { d: f(s * p.acr.difference), lo: lo.toFixed(3), hi: hi.toFixed(3) };
 }
 
-interface EpochLine { epoch: number; mean_L: number; holdout_acc: number; seconds: number }
+interface EpochLine { epoch: number; mean_L: number; holdout_acc: number; holdout_clean_acc: number; seconds: number }
 function trainLog(run: string): Record<string, unknown>[] {
   return readJsonLines(path.join(RESULTS, run, 'train-log.jsonl'));
 }
@@ -280,5 +280,229 @@ describe("the paper's gaps quoted in 'What a scale can tell apart' (data/literat
       for (let i = 0; i < values.length; i++) for (let j = i + 1; j < values.length; j++) all.push(...gaps(rows, values[i], values[j]));
     }
     expectProse(`the paper's differences are ${Math.min(...all).toFixed(1)} to ${Math.max(...all).toFixed(1)} points`);
+  });
+});
+
+/** Certified accuracies of a run at RADII, as the page prints a row: "77.0 / 6.8 / 1.2". */
+function certRow(run: string, radii: number[]): string {
+  return analyze(run, radii).certifiedAccuracy.map((a) => a.toFixed(1)).join(' / ');
+}
+function abstentions(run: string): number {
+  let printed = '';
+  runAnalyze([logOf(run)], { radii: '0', json: true }, (t) => (printed += t));
+  return (JSON.parse(printed) as { logs: { abstain: number }[] }).logs[0].abstain;
+}
+const acr = (run: string): string => analyze(run, [0]).acr.toFixed(3);
+/** ACR with the paper's radius column (the `radius_paper` of the same log). */
+function acrPaper(run: string): string {
+  const p = runPairedAnalyze([logOf(run), logOf(run)], { column: 'radius_paper' }, () => undefined);
+  return p.acr.acrA.toFixed(3);
+}
+/** Records of a certification log: idx, predict, radius, correct, lipschitz. */
+function records(run: string): { predict: number; radius: number; correct: number; lipschitz: number }[] {
+  const [head, ...lines] = fs.readFileSync(logOf(run), 'utf8').trim().split('\n');
+  const cols = head.split('\t');
+  const at = (name: string) => cols.indexOf(name);
+  return lines.map((l) => l.split('\t')).map((c) => ({ predict: Number(c[at('predict')]), radius: Number(c[at('radius')]), correct: Number(c[at('correct')]), lipschitz: Number(c[at('lipschitz')]) }));
+}
+function runJson(run: string): { certification: { worker_seconds: number; images: number } } {
+  return JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'run.json'), 'utf8'));
+}
+const trainMinutes = (run: string): number => epochs(run).reduce((a, e) => a + e.seconds, 0) / 60;
+/** A row of a generated table, by its first cell. */
+function generatedRow(tableHeading: string, run: string): string[] {
+  const section = generated.split(`## ${tableHeading}`)[1].split('\n## ')[0];
+  const line = section.split('\n').find((l) => l.startsWith(`| ${run} |`));
+  if (!line) throw new Error(`generated table "${tableHeading}" has no row ${run}`);
+  return line.split('|').slice(1, -1).map((c) => c.trim());
+}
+const E6 = [0, 0.5, 1, 1.5, 2, 2.5];
+
+describe('MNIST findings, run by run', () => {
+  test('sigma 0.75 reduced: RS against SPLITZ, and the base classifiers', () => {
+    expectProse(`The RS run is ${certRow('mnist-rs-sigma0.75-reduced', [0, 1.5, 2])}% at eps 0 / 1.5 / 2.0 with ACR ${analyze('mnist-rs-sigma0.75-reduced', [0]).acr.toFixed(2)}. The SPLITZ run is ${certRow('mnist-splitz-sigma0.75-reduced', [0, 1.5, 2])}% with ACR ${analyze('mnist-splitz-sigma0.75-reduced', [0]).acr.toFixed(2)}, and abstains on ${abstentions('mnist-splitz-sigma0.75-reduced')} of 500 images.`);
+    const last = (run: string) => epochs(run)[epochs(run).length - 1];
+    expectProse(`under noise was ${last('mnist-splitz-sigma0.75-reduced').holdout_acc.toFixed(3)} after 12 epochs, against RS's ${last('mnist-rs-sigma0.75-reduced').holdout_acc.toFixed(3)}.`);
+    const floor = epochRange('mnist-splitz-sigma0.75-reduced', 3, 5).map((e) => e.holdout_acc);
+    expectProse(`(held-out accuracy ${range(floor, 2)} over epochs 3-5). As lambda falls to 0.4, mean L(x) climbs back to ${last('mnist-splitz-sigma0.75-reduced').mean_L.toFixed(2)}`);
+    // "accuracy rises every epoch, still rising at epoch 12": from epoch 5 on.
+    const rising = epochRange('mnist-splitz-sigma0.75-reduced', 5, 12).map((e) => e.holdout_acc);
+    rising.slice(1).forEach((a, k) => expect(a).toBeGreaterThan(rising[k]));
+    const global = JSON.parse(fs.readFileSync(path.join(RESULTS, 'mnist-splitz-sigma0.75-reduced', 'global-lipschitz.json'), 'utf8')) as { L: number };
+    expectProse(`The global bound of this f_L is ${global.L.toFixed(3)}`);
+  });
+
+  test('headline SPLITZ: certified row, against the reduced SPLITZ run, its f_L and the paper bound', () => {
+    const run = 'mnist-splitz-sigma0.75-headline';
+    expectProse(`Certified ${certRow(run, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(run)} abstentions, ACR ${acr(run)}`);
+    const vsReduced = acrDiff(paired(run, 'mnist-splitz-sigma0.75-reduced'));
+    expectProse(`Against the \`reduced\` SPLITZ run: ACR ${vsReduced.d} (95% interval ${vsReduced.lo} to ${vsReduced.hi})`);
+    expectProse(`Against the \`reduced\` RS run at sigma 0.75 (${certRow('mnist-rs-sigma0.75-reduced', [0, 1.5, 2])}% at eps 0 / 1.5 / 2, ACR ${acr('mnist-rs-sigma0.75-reduced')})`);
+    const at = (e: number) => epochRange(run, e, e)[0];
+    const end = epochs(run)[epochs(run).length - 1];
+    expectProse(`(${at(50).mean_L.toFixed(2)} at epoch 50, ${at(100).mean_L.toFixed(2)} at 100, ${end.mean_L.toFixed(2)} at the end), and accuracy with it (${at(50).holdout_acc.toFixed(2)}, ${at(100).holdout_acc.toFixed(2)}, ${end.holdout_acc.toFixed(2)})`);
+    const base = generatedRow('Base classifiers', run);
+    const rsReduced = generatedRow('Base classifiers', 'mnist-rs-sigma0.75-reduced');
+    expectProse(`At the certified epoch it scores ${base[3]}% under noise sigma = 0.75 at the split with L(x) ${Number(base[5]).toFixed(2)}, the radius of RS at sigma / L = ${Number(base[7]).toFixed(2)}; the RS run scores ${rsReduced[3]}%`);
+    const signal = (JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'diagnostics.json'), 'utf8')) as { 'split-signal': { value: { bound_at_x: number; linear_fraction: number } } })['split-signal'].value;
+    const global = (JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'global-lipschitz.json'), 'utf8')) as { L: number }).L;
+    expectProse(`the local bound (${signal.bound_at_x.toFixed(3)}) equals the global one (${global.toFixed(3)}) to ${((global / signal.bound_at_x - 1) * 100).toFixed(1)}%, ${(signal.linear_fraction * 100).toFixed(0)}% of the ReLU_theta units`);
+    const noise = (r: string) => generatedRow('The noise through the split', r);
+    const median = (r: string) => noise(r)[5].split(' / ')[2];
+    expectProse(`(median s_i / s_max ${median(run)} against ${median('mnist-splitz-sigma0.75-reduced')} at 12 epochs; ${Number(noise(run)[6]).toFixed(0)}% of them above half of s_max)`);
+    const sound = analyze(run, [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5]).certifiedAccuracy;
+    const both = runPairedAnalyze([logOf(run), logOf(run)], { column: 'radius_paper' }, () => undefined).accuracy.map((r) => (100 * r.certifiedA) / r.images);
+    const gain = Math.max(...both.map((p, k) => p - sound[k]));
+    expectProse(`The paper's power-iteration bound adds up to ${gain.toFixed(1)} points (ACR ${acrPaper(run)} against ${acr(run)})`);
+  });
+
+  test('headline RS: certified row, the pair image by image, against the reduced RS run, its training', () => {
+    const run = 'mnist-rs-sigma0.75-headline';
+    expectProse(`Certified ${certRow(run, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(run)} abstentions, ACR ${acr(run)}`);
+    expectProse(`(${certRow(run, [0.5, 0.75])} against 94.1 / 92.0)`);
+    const p = paired('mnist-splitz-sigma0.75-headline', run);
+    for (const row of p.accuracy) {
+      expect(row.certifiedB).toBeGreaterThan(row.certifiedA);
+      expect(row.p).toBeLessThan(0.001);
+    }
+    expectProse(`SPLITZ certifies at most ${Math.max(...p.accuracy.map((r) => r.onlyA))} images RS does not`);
+    expectProse(`same class on ${p.agreement.sameClass} of the ${p.agreement.bothClassify} images both classify`);
+    expectProse(`while this RS base classifier scores ${generatedRow('Base classifiers', run)[3]}% (held-out, under sigma 0.75)`);
+    const vsReduced = paired(run, 'mnist-rs-sigma0.75-reduced');
+    const d = acrDiff(vsReduced);
+    expectProse(`Against the 12-epoch \`reduced\` RS run: ACR ${d.d} [${d.lo}, ${d.hi}], ahead at every eps (p <= 0.002)`);
+    // "ahead at every eps" except where neither certifies (eps 2.5 on the reduced run: 0.0%) is still ahead.
+    for (const row of vsReduced.accuracy) {
+      expect(row.certifiedA).toBeGreaterThan(row.certifiedB);
+      expect(row.p).toBeLessThanOrEqual(0.002);
+    }
+    const at = (e: number) => epochRange(run, e, e)[0];
+    const best = (trainLog(run).find((r) => r.type === 'early_stop') as { best_epoch: number }).best_epoch + 1;
+    expectProse(`held-out accuracy under noise ${at(1).holdout_acc.toFixed(3)} after the first epoch, ${at(50).holdout_acc.toFixed(3)} by epoch 50, ${at(best).holdout_acc.toFixed(3)} at the best epoch ${best} (clean ${at(best).holdout_clean_acc.toFixed(3)}); ${trainMinutes(run).toFixed(1)} min of wall time`);
+    const secs = epochs(run).map((e) => e.seconds).sort((a, b) => a - b);
+    expectProse(`(median ${secs[Math.floor(secs.length / 2)].toFixed(0)} s per epoch; two epochs took ${(secs[secs.length - 2] / 60).toFixed(0)} and ${(secs[secs.length - 1] / 60).toFixed(0)} min`);
+  });
+
+  test('sigma 0.25 reduced', () => {
+    expectProse(`RS: certified accuracy ${certRow('mnist-rs-sigma0.25-reduced', [0, 0.5, 0.75])}% at eps 0 / 0.5 / 0.75, and nothing at eps 1.`);
+    expect(certRow('mnist-rs-sigma0.25-reduced', [1])).toBe('0.0');
+    expectProse(`Its ACR is ${acr('mnist-rs-sigma0.25-reduced')}`);
+    const run = 'mnist-splitz-sigma0.25-reduced';
+    expectProse(`SPLITZ: ${certRow(run, [0, 0.5, 0.75, 1, 1.25])}% at eps 0 / 0.5 / 0.75 / 1 / 1.25, with ${abstentions(run)} abstentions, and ACR ${acr(run)} with the sound bound (${acrPaper(run)} with power iteration)`);
+    const rec = records(run).filter((r) => r.predict >= 0);
+    expectProse(`The local bound of f_L sits at ${range(rec.map((r) => r.lipschitz), 2)} on every certified image`);
+    expectProse(`That carries SPLITZ past RS's cap: up to ${Math.max(...rec.filter((r) => r.correct === 1).map((r) => r.radius)).toFixed(2)}.`);
+    const d = acrDiff(paired(run, 'mnist-rs-sigma0.25-reduced'));
+    expectProse(`significant: ${d.d}, 95% interval [${d.lo}, ${d.hi}]`);
+    const last = (r: string) => epochs(r)[epochs(r).length - 1].holdout_acc;
+    expectProse(`held-out noisy accuracy ${last(run).toFixed(3)} against ${Math.max(...epochs('mnist-rs-sigma0.25-reduced').map((e) => e.holdout_acc)).toFixed(3)}`);
+  });
+
+  test('sigma 0.5 reduced', () => {
+    expectProse(`RS: ${certRow('mnist-rs-sigma0.50-reduced', [0, 0.5, 1, 1.5])}% at eps 0 / 0.5 / 1 / 1.5, nothing beyond its n = 10,000 cap of 1.60, and ACR ${acr('mnist-rs-sigma0.50-reduced')}`);
+    const run = 'mnist-splitz-sigma0.50-reduced';
+    expectProse(`SPLITZ: ${certRow(run, [0, 0.5, 1, 1.5, 1.75])}% at eps 0 / 0.5 / 1 / 1.5 / 1.75, with ${abstentions(run)} abstentions, and ACR ${acr(run)} with the sound bound (${acrPaper(run)} with power iteration)`);
+    expectProse(`but RS at sigma = 0.75 certifies ${certRow('mnist-rs-sigma0.75-reduced', [1.75])}% there`);
+    const p = paired(run, 'mnist-rs-sigma0.50-reduced');
+    p.accuracy.filter((r) => r.eps <= 1.5).forEach((r) => expect(r.certifiedB).toBeGreaterThan(r.certifiedA));
+    const end = epochs(run)[11];
+    expectProse(`then L climbing to ${end.mean_L.toFixed(2)} and accuracy to ${end.holdout_acc.toFixed(3)}`);
+  });
+
+  test('RS sigma 1.0 reduced and the collapsed SPLITZ run', () => {
+    expectProse(`Certified accuracy ${certRow('mnist-rs-sigma1.00-reduced', E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5 (cap 3.20 at n = 10,000), ${abstentions('mnist-rs-sigma1.00-reduced')} abstentions, ACR ${acr('mnist-rs-sigma1.00-reduced')}`);
+    const run = 'mnist-splitz-sigma1.00-reduced';
+    const later = epochRange(run, 2, 12);
+    expect(later.every((e) => e.holdout_acc === later[0].holdout_acc)).toBe(true);
+    expectProse(`held-out accuracy at ${(later[0].holdout_acc * 100).toFixed(1)}% (one class), and mean L(x) at ${range(later.map((e) => e.mean_L), 2)}`);
+    const rec = records(run).filter((r) => r.predict >= 0);
+    expect(new Set(rec.map((r) => r.predict)).size).toBe(1);
+    const sorted = rec.map((r) => r.lipschitz).sort((a, b) => a - b);
+    expectProse(`divided by a median L of ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}), and nothing else: ${certRow(run, [0])}% at every eps, ACR ${acr(run)} (${acrPaper(run)} with power iteration)`);
+  });
+
+  test('the second seed at sigma 1.0', () => {
+    const run = 'mnist-splitz-sigma1.00-reduced-seed1';
+    const floor = epochRange(run, 2, 7);
+    expectProse(`(${range(floor.map((e) => e.mean_L), 2)}) and held-out accuracy under noise at ${range(floor.map((e) => e.holdout_acc), 2)} over epochs 2-7`);
+    const end = epochs(run)[11];
+    expectProse(`to ${end.holdout_acc.toFixed(3)} with mean L ${end.mean_L.toFixed(2)} at epoch 12`);
+    expectProse(`${certRow(run, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(run)} abstentions of 500, ACR ${acr(run)} (${acrPaper(run)} with power iteration); RS at sigma 1.0 has ACR ${acr('mnist-rs-sigma1.00-reduced')}`);
+    const d = acrDiff(paired(run, 'mnist-rs-sigma1.00-reduced'));
+    expectProse(`(difference ${d.d}, 95% interval [${d.lo}, ${d.hi}])`);
+    expectProse(`Its spread at the split is ${generatedRow('The signal at the split', run)[5]}, near the pixels' ${Number(generatedRow('The signal at the split', 'mnist-rs-sigma1.00-reduced')[4]).toFixed(2)}`);
+  });
+
+  test('why SPLITZ loses at the reduced scale: the base classifiers table', () => {
+    const row = (r: string) => generatedRow('Base classifiers', r);
+    const q = row('mnist-splitz-sigma0.25-reduced');
+    expectProse(`SPLITZ at sigma 0.25 has median certified L ${q[6]}, i.e. sigma / L = ${Number(q[7]).toFixed(2)}; its held-out accuracy under noise is ${q[3]}%, while RS at the larger sigma 0.5 reaches ${row('mnist-rs-sigma0.50-reduced')[3]}%`);
+    const h = row('mnist-splitz-sigma0.50-reduced');
+    expectProse(`SPLITZ at sigma 0.5: sigma / L = ${Number(h[7]).toFixed(2)}, ${h[3]}%, against RS at sigma 0.75, ${row('mnist-rs-sigma0.75-reduced')[3]}%`);
+    const t = row('mnist-splitz-sigma0.75-reduced');
+    expectProse(`SPLITZ at sigma 0.75: sigma / L = ${Number(t[7]).toFixed(2)}, ${t[3]}%, against RS at sigma 0.75, ${row('mnist-rs-sigma0.75-reduced')[3]}%`);
+  });
+
+  test('split 2 and split 3 (Table V)', () => {
+    const s2 = 'mnist-splitz-sigma0.75-split2-reduced';
+    const after = epochRange(s2, 2, 12);
+    expectProse(`mean L(x) stayed at ${range(after.map((e) => e.mean_L), 2)} while held-out accuracy under noise crept from ${after[0].holdout_acc.toFixed(2)} to ${Math.max(...after.map((e) => e.holdout_acc)).toFixed(3)}`);
+    expectProse(`certified ${certRow(s2, [0, 0.5])}% at eps 0 / 0.5 and nothing from eps 1 on, with ${abstentions(s2)} abstentions of 500, ACR ${acr(s2)}`);
+    expect(certRow(s2, [1])).toBe('0.0');
+    const s3 = 'mnist-splitz-sigma0.75-split3-reduced';
+    const mid = epochRange(s3, 5, 10).map((e) => e.holdout_acc);
+    expect(range(mid, 2)).toBe('0.27-0.28');
+    const end = epochs(s3)[11];
+    expectProse(`to ${end.holdout_acc.toFixed(3)} at epoch 12, while the clean held-out accuracy of the same model was ${end.holdout_clean_acc.toFixed(2)}`);
+    expectProse(`Certified ${certRow(s3, [0, 0.25, 0.5])}% at eps 0 / 0.25 / 0.5 and nothing from eps 0.75 on, with ${abstentions(s3)} abstentions of 500, ACR ${acr(s3)}`);
+    expect(certRow(s3, [0.75])).toBe('0.0');
+    expectProse(`at eps 0.5 and 0.75 (${certRow(s2, [0.5])} against ${certRow(s3, [0.5])}%, ${certRow(s2, [0.75])} against ${certRow(s3, [0.75])}%)`);
+    const ws = runJson(s3).certification.worker_seconds;
+    const wall = Number(/done: 500 images certified in ([\d.]+) s/.exec(fs.readFileSync(path.join(RESULTS, s3, 'certify.out'), 'utf8'))![1]);
+    expectProse(`Certification took ${(ws / 60).toFixed(0)} worker-minutes, about ${(wall / 60).toFixed(0)} minutes on 2 workers (${(ws / 500).toFixed(1)} s per image per worker`);
+  });
+
+  test('Lip_theta 0.3 and 0.7 (Table VI)', () => {
+    const [t3, t5, t7] = ['mnist-splitz-sigma0.75-thetalip0.3-reduced', 'mnist-splitz-sigma0.75-reduced', 'mnist-splitz-sigma0.75-thetalip0.7-reduced'];
+    const f3 = epochRange(t3, 2, 6);
+    expectProse(`(${range(f3.map((e) => e.mean_L), 2)}) for epochs 2-6, with held-out accuracy under noise at ${range(f3.map((e) => e.holdout_acc), 2)}`);
+    expectProse(`Certified ${certRow(t3, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, with ${abstentions(t3)} abstentions of 500, ACR ${acr(t3)} (Lip_theta 0.5: ${certRow(t5, E6)}%, ACR ${acr(t5)})`);
+    const e7 = epochs(t7);
+    const f7 = epochRange(t7, 2, 7);
+    expectProse(`fell from ${e7[0].mean_L.toFixed(2)} in the first epoch to the 0.70 floor and stayed at ${range(f7.map((e) => e.mean_L), 2)} for epochs 2-7; as lambda fell it climbed to ${e7[11].mean_L.toFixed(2)} at epoch 12, with held-out accuracy under noise going from ${e7[0].holdout_acc.toFixed(2)} to ${e7[11].holdout_acc.toFixed(3)} (clean ${e7[11].holdout_clean_acc.toFixed(3)})`);
+    expectProse(`Certified ${certRow(t7, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, with ${abstentions(t7)} abstentions of 500, ACR ${acr(t7)}`);
+    expectProse(`ACR ${[t3, t5, t7].map(acr).join(' / ')} and ${[t3, t5, t7].map((r) => certRow(r, [0])).join(' / ')}% at eps 0`);
+    expectProse(`(held-out under noise ${[t3, t5, t7].map((r) => epochs(r)[11].holdout_acc.toFixed(3)).join(' / ')})`);
+    const p = paired(t7, t3);
+    const at05 = p.accuracy.find((r) => r.eps === 0.5)!;
+    expect(at05.p).toBeLessThan(0.001);
+    expectProse(`(eps 0.5: ${certRow(t7, [0.5])} against ${certRow(t3, [0.5])}%, McNemar p < 0.001)`);
+    const noise = (r: string) => generatedRow('The noise through the split', r);
+    expectProse(`the median s_i / s_max is ${[t3, t5, t7].map((r) => noise(r)[5].split(' / ')[2]).join(' / ')}`);
+    expectProse(`direction is ${[t3, t5, t7].map((r) => Number(noise(r)[8]).toFixed(2)).join(' / ')} against ${[t3, t5, t7].map((r) => Number(noise(r)[7]).toFixed(2)).join(' / ')} credited`);
+  });
+
+  test('gamma_train 0.1 and 2 (Table VII), and the run times of the ablations', () => {
+    const [g01, g1, g2] = ['mnist-splitz-sigma0.75-gamma0.1-reduced', 'mnist-splitz-sigma0.75-reduced', 'mnist-splitz-sigma0.75-gamma2-reduced'];
+    const end = (r: string) => epochs(r)[11];
+    expectProse(`then up to ${end(g01).mean_L.toFixed(3)} at epoch 12 (${end(g1).mean_L.toFixed(3)}), with held-out accuracy under noise ${end(g01).holdout_acc.toFixed(3)} (${end(g1).holdout_acc.toFixed(3)})`);
+    expectProse(`Certified ${certRow(g01, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(g01)} abstentions, ACR ${acr(g01)} (gamma_train 1: ${certRow(g1, E6)}%, ACR ${acr(g1)}`);
+    expectProse(`rises to ${end(g2).mean_L.toFixed(3)} at epoch 12 (gamma_train 1: ${end(g1).mean_L.toFixed(3)}), with held-out accuracy under noise ${end(g2).holdout_acc.toFixed(3)} (${end(g1).holdout_acc.toFixed(3)})`);
+    expectProse(`Certified ${certRow(g2, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(g2)} abstentions, ACR ${acr(g2)}`);
+    expectProse(`have ACR ${[g01, g1, g2].map(acr).join(' / ')}`);
+    const all = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5];
+    const accs = [g01, g1, g2].map((r) => analyze(r, all).certifiedAccuracy);
+    const spread = Math.max(...all.map((_, k) => Math.max(...accs.map((a) => a[k])) - Math.min(...accs.map((a) => a[k]))));
+    expectProse(`differ by at most ${spread.toFixed(1)} points at any eps`);
+    const minP = (a: string, b: string) => Math.min(...paired(a, b).accuracy.map((r) => r.p));
+    expect(minP(g01, g1)).toBeGreaterThanOrEqual(0.5);
+    expect(Math.min(minP(g01, g1), minP(g01, g2), minP(g1, g2))).toBeGreaterThanOrEqual(0.25);
+    const sig = (r: string) => generatedRow('The signal at the split', r);
+    expectProse(`L(x, 0) is ${sig(g1)[9]} and L(x, 1) ${sig(g1)[10]}`);
+    expectProse(`L(x, 0) is ${sig(g2)[9]} and L(x, 2) ${sig(g2)[10]}`);
+    for (const [r, said] of [[g01, 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)'], [g2, 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)'], ['mnist-splitz-sigma0.75-thetalip0.7-reduced', 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)']] as const) {
+      const ws = runJson(r).certification.worker_seconds;
+      expectProse(said.replace('{t}', trainMinutes(r).toFixed(0)).replace('{c}', (ws / 2 / 60).toFixed(0)).replace('{s}', (ws / 500).toFixed(1)));
+    }
   });
 });
