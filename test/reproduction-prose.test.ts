@@ -8,73 +8,18 @@
  * requires the page (and, for its summary, the README) to say exactly that,
  * whitespace aside. Rewording a
  * checked sentence means rewording it here too, which is the point: a number
- * in the prose changes only together with the computation behind it.
+ * in the prose changes only together with the computation behind it. This
+ * file holds the MNIST findings, the bound summary and the paper's gaps;
+ * test/reproduction-prose-cifar10.test.ts the CIFAR-10 and diagnostics ones;
+ * test/prose-helpers.ts what both read and format.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { runAnalyze, runPairedAnalyze, PairedAnalysis } from '../lib/commands/analyze';
-import { readJsonLines } from '../lib/io/jsonl';
-import { isCertifyLog } from '../lib/runner/files';
 import { AccuracyRow, loadLiterature } from '../lib/report/literature';
-
-const ROOT = path.resolve(__dirname, '..');
-const RESULTS = path.join(ROOT, 'data', 'results');
-const DOC = path.join(ROOT, 'docs', 'REPRODUCTION.md');
-
-const squash = (s: string): string => s.replace(/\s+/g, ' ').trim();
-/** The hand-written part of the page (before the generated block), whitespace collapsed. */
-const prose = squash(fs.readFileSync(DOC, 'utf8').split('<!-- generated:start')[0]);
-/** The generated block: for the statements that summarise its tables. */
-const generated = fs.readFileSync(DOC, 'utf8').split('<!-- generated:start')[1] ?? '';
-
-/** The README's summary, "Where the reproduction stands", whitespace collapsed. */
-const readme = squash(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'));
-
-function expectProse(phrase: string): void {
-  if (!prose.includes(squash(phrase))) throw new Error(`docs/REPRODUCTION.md should say, from the published runs: "${squash(phrase)}"`);
-}
-function expectReadme(phrase: string): void {
-  if (!readme.includes(squash(phrase))) throw new Error(`README.md should say, from the published runs: "${squash(phrase)}"`);
-}
-
-function logOf(run: string): string {
-  const logs = fs.readdirSync(path.join(RESULTS, run)).filter(isCertifyLog);
-  if (logs.length !== 1) throw new Error(`data/results/${run}: expected one certification log, found ${logs.length}`);
-  return path.join(RESULTS, run, logs[0]);
-}
-
-/** Certified accuracy in % at each radius and the ACR of a run's log, from `splitz analyze --json` (which prints fractions). */
-function analyze(run: string, radii: number[]): { certifiedAccuracy: number[]; acr: number } {
-  let printed = '';
-  runAnalyze([logOf(run)], { radii: radii.join(','), json: true }, (t) => (printed += t));
-  const summary = (JSON.parse(printed) as { logs: { certifiedAccuracy: number[]; acr: number }[] }).logs[0];
-  return { certifiedAccuracy: summary.certifiedAccuracy.map((a) => 100 * a), acr: summary.acr };
-}
-
-function paired(a: string, b: string, column = 'radius'): PairedAnalysis {
-  return runPairedAnalyze([logOf(a), logOf(b)], { column }, () => undefined);
-}
-
-/** "-0.542, 95% interval [-0.574, -0.510]" parts of A - B, or of B - A with flip. */
-function acrDiff(p: PairedAnalysis, flip = false): { d: string; lo: string; hi: string } {
-  const s = flip ? -1 : 1;
-  const [lo, hi] = flip ? [-p.acr.ci[1], -p.acr.ci[0]] : p.acr.ci;
-  const f = (x: number): string => (x > 0 ? '+' : '') + x.toFixed(3);
-  return { d: f(s * p.acr.difference), lo: lo.toFixed(3), hi: hi.toFixed(3) };
-}
-
-interface EpochLine { epoch: number; mean_L: number; holdout_acc: number; holdout_clean_acc: number; seconds: number }
-function trainLog(run: string): Record<string, unknown>[] {
-  return readJsonLines(path.join(RESULTS, run, 'train-log.jsonl'));
-}
-function epochs(run: string): EpochLine[] {
-  return trainLog(run).filter((r) => r.type === 'epoch') as unknown as EpochLine[];
-}
-/** Epochs FROM..TO counted from 1, as the page counts them (the log's `epoch` counts from 0). */
-function epochRange(run: string, from: number, to: number): EpochLine[] {
-  return epochs(run).filter((e) => e.epoch + 1 >= from && e.epoch + 1 <= to);
-}
-const range = (xs: number[], digits: number): string => `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)}`;
+import {
+  RESULTS, expectProse, expectReadme, generated, fix, logOf, analyze, certRow, acr, acrPaper, abstentions, paired, acrDiff,
+  trainLog, epochs, epochRange, range, trainMinutes, runJson, records, generatedRow,
+} from './prose-helpers';
 
 describe('MNIST headline pair', () => {
   test('where each training stopped and its best epoch (counted from 1)', () => {
@@ -99,18 +44,18 @@ describe('MNIST headline pair', () => {
     const firstStop = log.findIndex((r) => r.type === 'early_stop');
     const resumes = log.slice(0, firstStop).filter((r) => r.type === 'resume').length;
     expect(resumes).toBe(6);
-    expectProse(`Training took ${minutes.toFixed(0)} min, stopped and resumed six times`);
+    expectProse(`Training took ${fix(minutes, 0)} min, stopped and resumed six times`);
     const runJson = JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'run.json'), 'utf8')) as { certification: { worker_seconds: number; images: number; commands: { workers: number }[] } };
     const c = runJson.certification;
     expect(c.commands.map((k) => k.workers)).toEqual([1, 1, 1, 2]);
-    expectProse(`certification took ${(c.worker_seconds / 60).toFixed(0)} worker-minutes (${(c.worker_seconds / c.images).toFixed(1)} s per image per worker at n = 100,000), in three steps on 1 worker and a last one on 2`);
+    expectProse(`certification took ${fix((c.worker_seconds / 60), 0)} worker-minutes (${fix((c.worker_seconds / c.images), 1)} s per image per worker at n = 100,000), in three steps on 1 worker and a last one on 2`);
   });
 
   test('the RS run: certification time and steps', () => {
     const runJson = JSON.parse(fs.readFileSync(path.join(RESULTS, 'mnist-rs-sigma0.75-headline', 'run.json'), 'utf8')) as { certification: { worker_seconds: number; images: number; commands: { workers: number }[] } };
     const c = runJson.certification;
     expect(c.commands.map((k) => k.workers)).toEqual([2, 2]);
-    expectProse(`Certification ${(c.worker_seconds / 60).toFixed(1)} worker-minutes (${(c.worker_seconds / c.images).toFixed(1)} s per image per worker), in two steps, both on 2 workers`);
+    expectProse(`Certification ${fix((c.worker_seconds / 60), 1)} worker-minutes (${fix((c.worker_seconds / c.images), 1)} s per image per worker), in two steps, both on 2 workers`);
   });
 
   test('12-epoch RS beats headline SPLITZ at every eps from 0 to 2.25, not at 2.5', () => {
@@ -146,26 +91,26 @@ describe('MNIST reduced runs', () => {
 
   test('SPLITZ at sigma 0.5 at the floor over epochs 2-4', () => {
     const e = epochRange('mnist-splitz-sigma0.50-reduced', 2, 4);
-    expectProse(`near the Lip_theta floor (${range(e.map((x) => x.mean_L), 2)}) over epochs 2-4 while held-out accuracy under noise creeps from ${e[0].holdout_acc.toFixed(2)} to ${e[e.length - 1].holdout_acc.toFixed(2)}`);
+    expectProse(`near the Lip_theta floor (${range(e.map((x) => x.mean_L), 2)}) over epochs 2-4 while held-out accuracy under noise creeps from ${fix(e[0].holdout_acc, 2)} to ${fix(e[e.length - 1].holdout_acc, 2)}`);
   });
 
   test('at eps 2.25 and 2.5 the trained reduced SPLITZ runs certify at most 0.6% and 0.2%; only the collapsed run more', () => {
     const reduced = fs.readdirSync(RESULTS).filter((d) => d.startsWith('mnist-splitz-') && d.includes('-reduced'));
     expect(reduced.length).toBeGreaterThanOrEqual(10);
     const trained = reduced.filter((d) => d !== 'mnist-splitz-sigma1.00-reduced');
-    const at = trained.map((d) => analyze(d, [2.25, 2.5]).certifiedAccuracy);
+    const at = trained.map((d) => analyze(d, [2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a));
     const max = [0, 1].map((k) => Math.max(...at.map((a) => a[k])));
-    const collapsed = analyze('mnist-splitz-sigma1.00-reduced', [0, 1, 2, 2.25, 2.5]).certifiedAccuracy;
-    expect(new Set(collapsed.map((x) => x.toFixed(1)))).toEqual(new Set(['11.4']));
-    const headline = analyze('mnist-splitz-sigma0.75-headline', [2.25, 2.5]).certifiedAccuracy;
-    const rs = analyze('mnist-rs-sigma1.00-reduced', [2.25, 2.5]).certifiedAccuracy;
-    expectProse(`It is the best RS model at eps 2.25 and 2.5 (${rs[0].toFixed(1)}% and ${rs[1].toFixed(1)}%), where the trained \`reduced\` SPLITZ runs certify at most ${max[0].toFixed(1)}% and ${max[1].toFixed(1)}% (the \`headline\` SPLITZ run: ${headline[0].toFixed(1)}% and ${headline[1].toFixed(1)}%)`);
+    const collapsed = analyze('mnist-splitz-sigma1.00-reduced', [0, 1, 2, 2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a);
+    expect(new Set(collapsed.map((x) => fix(x, 1)))).toEqual(new Set(['11.4']));
+    const headline = analyze('mnist-splitz-sigma0.75-headline', [2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a);
+    const rs = analyze('mnist-rs-sigma1.00-reduced', [2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a);
+    expectProse(`It is the best RS model at eps 2.25 and 2.5 (${fix(rs[0], 1)}% and ${fix(rs[1], 1)}%), where the trained \`reduced\` SPLITZ runs certify at most ${fix(max[0], 1)}% and ${fix(max[1], 1)}% (the \`headline\` SPLITZ run: ${fix(headline[0], 1)}% and ${fix(headline[1], 1)}%)`);
   });
 
   test('split 3: the floor from epoch 3 to 10, and its epoch times', () => {
     const run = 'mnist-splitz-sigma0.75-split3-reduced';
     const floor = epochRange(run, 3, 10);
-    const last = epochRange(run, 11, 12).map((e) => e.mean_L.toFixed(2));
+    const last = epochRange(run, 11, 12).map((e) => fix(e.mean_L, 2));
     expectProse(`(${range(floor.map((e) => e.mean_L), 2)}) from epoch 3 to 10 and rose to ${last.join(' / ')} in the last two`);
     expectProse(`training took ${range(epochs(run).map((e) => e.seconds), 0)} s per epoch`);
   });
@@ -178,11 +123,11 @@ describe('MNIST reduced runs', () => {
       expect(acc[1][k]).toBeGreaterThan(acc[0][k]);
       expect(acc[2][k]).toBeGreaterThan(acc[1][k]);
     });
-    const at225 = runs.map((r) => analyze(r, [2.25]).certifiedAccuracy[0].toFixed(1));
+    const at225 = runs.map((r) => fix(100 * analyze(r, [2.25]).certifiedAccuracy[0], 1));
     expectProse(`the order turns (${at225.join(' / ')}%)`);
-    const endL = runs.map((r) => epochs(r)[epochs(r).length - 1].mean_L.toFixed(2));
+    const endL = runs.map((r) => fix(epochs(r)[epochs(r).length - 1].mean_L, 2));
     expectProse(`All three end near the same L (${endL.join(' / ')})`);
-    expectProse(`(the Lip_theta 0.5 run: ${endL[1]} and ${epochs(runs[1])[11].holdout_acc.toFixed(3)})`);
+    expectProse(`(the Lip_theta 0.5 run: ${endL[1]} and ${fix(epochs(runs[1])[11].holdout_acc, 3)})`);
   });
 });
 
@@ -199,13 +144,13 @@ describe('CIFAR-10 reduced runs', () => {
   test("the README's other CIFAR-10 intervals", () => {
     const one = paired('cifar10-splitz-sigma1.00-reduced', 'cifar10-rs-sigma1.00-reduced');
     const d1 = acrDiff(one);
-    expectReadme(`ACR ${one.acr.acrA.toFixed(3)} against ${one.acr.acrB.toFixed(3)} (difference interval [${d1.lo}, ${d1.hi}])`);
+    expectReadme(`ACR ${fix(one.acr.acrA, 3)} against ${fix(one.acr.acrB, 3)} (difference interval [${d1.lo}, ${d1.hi}])`);
     const quarterVsHalf = paired('cifar10-splitz-sigma0.25-reduced', 'cifar10-rs-sigma0.50-reduced');
     const dq = acrDiff(quarterVsHalf);
-    expectReadme(`(ACR ${quarterVsHalf.acr.acrA.toFixed(3)} against ${quarterVsHalf.acr.acrB.toFixed(3)}, interval [${dq.lo}, ${dq.hi}]; same answer on ${quarterVsHalf.agreement.sameAnswer} of 500`);
+    expectReadme(`(ACR ${fix(quarterVsHalf.acr.acrA, 3)} against ${fix(quarterVsHalf.acr.acrB, 3)}, interval [${dq.lo}, ${dq.hi}]; same answer on ${quarterVsHalf.agreement.sameAnswer} of 500`);
     const quarter = paired('cifar10-splitz-sigma0.25-reduced', 'cifar10-rs-sigma0.25-reduced');
     const d4 = acrDiff(quarter);
-    expectReadme(`(${quarter.acr.acrA.toFixed(3)} against ${quarter.acr.acrB.toFixed(3)}, interval [${d4.lo}, ${d4.hi}])`);
+    expectReadme(`(${fix(quarter.acr.acrA, 3)} against ${fix(quarter.acr.acrB, 3)}, interval [${d4.lo}, ${d4.hi}])`);
   });
 
   test('RS at 0.5 against RS at 0.25 (ACR difference, RS 0.5 - RS 0.25)', () => {
@@ -240,20 +185,20 @@ describe('how tight the two bounds are (the generated table, summarised in the p
   test('the sound bound sits 0.00-0.15% above the converged norm on one- and two-layer f_L (at most 0.30%), 0.3% on split 3', () => {
     expect(rows.length).toBeGreaterThanOrEqual(15);
     const shallow = rows.filter((r) => r.split <= 2);
-    const pct = (x: number) => ((x - 1) * 100).toFixed(2);
+    const pct = (x: number) => fix(((x - 1) * 100), 2);
     const med = shallow.map((r) => r.soundMedian);
     expectProse(`sits ${pct(Math.min(...med))}-${pct(Math.max(...med))}% above it on one- and two-layer f_L (median; at most ${pct(Math.max(...shallow.map((r) => r.soundMax)))}%)`);
     const split3 = rows.find((r) => r.split === 3)!;
-    expectProse(`and ${((split3.soundMedian - 1) * 100).toFixed(1)}% above on split 3's three layers`);
+    expectProse(`and ${fix(((split3.soundMedian - 1) * 100), 1)}% above on split 3's three layers`);
   });
 
   test("the paper's 5-step estimate on MNIST split-1 runs that trained, and CIFAR-10's 2-step one", () => {
     const below = (r: Tight) => (1 - r.paperMedian) * 100;
     const trained = rows.filter((r) => r.run.startsWith('mnist-') && r.split === 1 && r.run !== 'mnist-splitz-sigma1.00-reduced');
     expect(trained.length).toBeGreaterThanOrEqual(8);
-    expectProse(`paper's 5-step estimate sits ${Math.min(...trained.map(below)).toFixed(1)}-${Math.max(...trained.map(below)).toFixed(1)}% below it on the split-1 runs that trained`);
+    expectProse(`paper's 5-step estimate sits ${fix(Math.min(...trained.map(below)), 1)}-${fix(Math.max(...trained.map(below)), 1)}% below it on the split-1 runs that trained`);
     const cifar = rows.filter((r) => r.run.startsWith('cifar10-'));
-    expectProse(`on CIFAR-10, with 2 steps, ${Math.min(...cifar.map(below)).toFixed(0)}-${Math.max(...cifar.map(below)).toFixed(0)}% below`);
+    expectProse(`on CIFAR-10, with 2 steps, ${fix(Math.min(...cifar.map(below)), 0)}-${fix(Math.max(...cifar.map(below)), 0)}% below`);
   });
 });
 
@@ -269,8 +214,8 @@ describe("the paper's gaps quoted in 'What a scale can tell apart' (data/literat
     const v = loadLiterature('V');
     const g12 = gaps(v, 1, 2);
     const g23 = gaps(v, 2, 3);
-    expectProse(`split 1 leads split 2 by ${Math.min(...g12).toFixed(0)} to ${Math.max(...g12).toFixed(0)} points`);
-    expectProse(`split 2 leads split 3 by ${Math.min(...g23).toFixed(1)} to ${Math.max(...g23).toFixed(1)}`);
+    expectProse(`split 1 leads split 2 by ${fix(Math.min(...g12), 0)} to ${fix(Math.max(...g12), 0)} points`);
+    expectProse(`split 2 leads split 3 by ${fix(Math.min(...g23), 1)} to ${fix(Math.max(...g23), 1)}`);
   });
 
   test('Tables VI and VII: differences of 0.0 to 4.7 points', () => {
@@ -279,57 +224,24 @@ describe("the paper's gaps quoted in 'What a scale can tell apart' (data/literat
       const rows = loadLiterature(t);
       for (let i = 0; i < values.length; i++) for (let j = i + 1; j < values.length; j++) all.push(...gaps(rows, values[i], values[j]));
     }
-    expectProse(`the paper's differences are ${Math.min(...all).toFixed(1)} to ${Math.max(...all).toFixed(1)} points`);
+    expectProse(`the paper's differences are ${fix(Math.min(...all), 1)} to ${fix(Math.max(...all), 1)} points`);
   });
 });
 
-/** Certified accuracies of a run at RADII, as the page prints a row: "77.0 / 6.8 / 1.2". */
-function certRow(run: string, radii: number[]): string {
-  return analyze(run, radii).certifiedAccuracy.map((a) => a.toFixed(1)).join(' / ');
-}
-function abstentions(run: string): number {
-  let printed = '';
-  runAnalyze([logOf(run)], { radii: '0', json: true }, (t) => (printed += t));
-  return (JSON.parse(printed) as { logs: { abstain: number }[] }).logs[0].abstain;
-}
-const acr = (run: string): string => analyze(run, [0]).acr.toFixed(3);
-/** ACR with the paper's radius column (the `radius_paper` of the same log). */
-function acrPaper(run: string): string {
-  const p = runPairedAnalyze([logOf(run), logOf(run)], { column: 'radius_paper' }, () => undefined);
-  return p.acr.acrA.toFixed(3);
-}
-/** Records of a certification log: idx, predict, radius, correct, lipschitz. */
-function records(run: string): { predict: number; radius: number; correct: number; lipschitz: number }[] {
-  const [head, ...lines] = fs.readFileSync(logOf(run), 'utf8').trim().split('\n');
-  const cols = head.split('\t');
-  const at = (name: string) => cols.indexOf(name);
-  return lines.map((l) => l.split('\t')).map((c) => ({ predict: Number(c[at('predict')]), radius: Number(c[at('radius')]), correct: Number(c[at('correct')]), lipschitz: Number(c[at('lipschitz')]) }));
-}
-function runJson(run: string): { certification: { worker_seconds: number; images: number } } {
-  return JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'run.json'), 'utf8'));
-}
-const trainMinutes = (run: string): number => epochs(run).reduce((a, e) => a + e.seconds, 0) / 60;
-/** A row of a generated table, by its first cell. */
-function generatedRow(tableHeading: string, run: string): string[] {
-  const section = generated.split(`## ${tableHeading}`)[1].split('\n## ')[0];
-  const line = section.split('\n').find((l) => l.startsWith(`| ${run} |`));
-  if (!line) throw new Error(`generated table "${tableHeading}" has no row ${run}`);
-  return line.split('|').slice(1, -1).map((c) => c.trim());
-}
 const E6 = [0, 0.5, 1, 1.5, 2, 2.5];
 
 describe('MNIST findings, run by run', () => {
   test('sigma 0.75 reduced: RS against SPLITZ, and the base classifiers', () => {
-    expectProse(`The RS run is ${certRow('mnist-rs-sigma0.75-reduced', [0, 1.5, 2])}% at eps 0 / 1.5 / 2.0 with ACR ${analyze('mnist-rs-sigma0.75-reduced', [0]).acr.toFixed(2)}. The SPLITZ run is ${certRow('mnist-splitz-sigma0.75-reduced', [0, 1.5, 2])}% with ACR ${analyze('mnist-splitz-sigma0.75-reduced', [0]).acr.toFixed(2)}, and abstains on ${abstentions('mnist-splitz-sigma0.75-reduced')} of 500 images.`);
+    expectProse(`The RS run is ${certRow('mnist-rs-sigma0.75-reduced', [0, 1.5, 2])}% at eps 0 / 1.5 / 2.0 with ACR ${fix(analyze('mnist-rs-sigma0.75-reduced', [0]).acr, 2)}. The SPLITZ run is ${certRow('mnist-splitz-sigma0.75-reduced', [0, 1.5, 2])}% with ACR ${fix(analyze('mnist-splitz-sigma0.75-reduced', [0]).acr, 2)}, and abstains on ${abstentions('mnist-splitz-sigma0.75-reduced')} of 500 images.`);
     const last = (run: string) => epochs(run)[epochs(run).length - 1];
-    expectProse(`under noise was ${last('mnist-splitz-sigma0.75-reduced').holdout_acc.toFixed(3)} after 12 epochs, against RS's ${last('mnist-rs-sigma0.75-reduced').holdout_acc.toFixed(3)}.`);
+    expectProse(`under noise was ${fix(last('mnist-splitz-sigma0.75-reduced').holdout_acc, 3)} after 12 epochs, against RS's ${fix(last('mnist-rs-sigma0.75-reduced').holdout_acc, 3)}.`);
     const floor = epochRange('mnist-splitz-sigma0.75-reduced', 3, 5).map((e) => e.holdout_acc);
-    expectProse(`(held-out accuracy ${range(floor, 2)} over epochs 3-5). As lambda falls to 0.4, mean L(x) climbs back to ${last('mnist-splitz-sigma0.75-reduced').mean_L.toFixed(2)}`);
+    expectProse(`(held-out accuracy ${range(floor, 2)} over epochs 3-5). As lambda falls to 0.4, mean L(x) climbs back to ${fix(last('mnist-splitz-sigma0.75-reduced').mean_L, 2)}`);
     // "accuracy rises every epoch, still rising at epoch 12": from epoch 5 on.
     const rising = epochRange('mnist-splitz-sigma0.75-reduced', 5, 12).map((e) => e.holdout_acc);
     rising.slice(1).forEach((a, k) => expect(a).toBeGreaterThan(rising[k]));
     const global = JSON.parse(fs.readFileSync(path.join(RESULTS, 'mnist-splitz-sigma0.75-reduced', 'global-lipschitz.json'), 'utf8')) as { L: number };
-    expectProse(`The global bound of this f_L is ${global.L.toFixed(3)}`);
+    expectProse(`The global bound of this f_L is ${fix(global.L, 3)}`);
   });
 
   test('headline SPLITZ: certified row, against the reduced SPLITZ run, its f_L and the paper bound', () => {
@@ -340,20 +252,20 @@ describe('MNIST findings, run by run', () => {
     expectProse(`Against the \`reduced\` RS run at sigma 0.75 (${certRow('mnist-rs-sigma0.75-reduced', [0, 1.5, 2])}% at eps 0 / 1.5 / 2, ACR ${acr('mnist-rs-sigma0.75-reduced')})`);
     const at = (e: number) => epochRange(run, e, e)[0];
     const end = epochs(run)[epochs(run).length - 1];
-    expectProse(`(${at(50).mean_L.toFixed(2)} at epoch 50, ${at(100).mean_L.toFixed(2)} at 100, ${end.mean_L.toFixed(2)} at the end), and accuracy with it (${at(50).holdout_acc.toFixed(2)}, ${at(100).holdout_acc.toFixed(2)}, ${end.holdout_acc.toFixed(2)})`);
+    expectProse(`(${fix(at(50).mean_L, 2)} at epoch 50, ${fix(at(100).mean_L, 2)} at 100, ${fix(end.mean_L, 2)} at the end), and accuracy with it (${fix(at(50).holdout_acc, 2)}, ${fix(at(100).holdout_acc, 2)}, ${fix(end.holdout_acc, 2)})`);
     const base = generatedRow('Base classifiers', run);
     const rsReduced = generatedRow('Base classifiers', 'mnist-rs-sigma0.75-reduced');
-    expectProse(`At the certified epoch it scores ${base[3]}% under noise sigma = 0.75 at the split with L(x) ${Number(base[5]).toFixed(2)}, the radius of RS at sigma / L = ${Number(base[7]).toFixed(2)}; the RS run scores ${rsReduced[3]}%`);
+    expectProse(`At the certified epoch it scores ${base[3]}% under noise sigma = 0.75 at the split with L(x) ${fix(Number(base[5]), 2)}, the radius of RS at sigma / L = ${fix(Number(base[7]), 2)}; the RS run scores ${rsReduced[3]}%`);
     const signal = (JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'diagnostics.json'), 'utf8')) as { 'split-signal': { value: { bound_at_x: number; linear_fraction: number } } })['split-signal'].value;
     const global = (JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'global-lipschitz.json'), 'utf8')) as { L: number }).L;
-    expectProse(`the local bound (${signal.bound_at_x.toFixed(3)}) equals the global one (${global.toFixed(3)}) to ${((global / signal.bound_at_x - 1) * 100).toFixed(1)}%, ${(signal.linear_fraction * 100).toFixed(0)}% of the ReLU_theta units`);
+    expectProse(`the local bound (${fix(signal.bound_at_x, 3)}) equals the global one (${fix(global, 3)}) to ${fix(((global / signal.bound_at_x - 1) * 100), 1)}%, ${fix((signal.linear_fraction * 100), 0)}% of the ReLU_theta units`);
     const noise = (r: string) => generatedRow('The noise through the split', r);
     const median = (r: string) => noise(r)[5].split(' / ')[2];
-    expectProse(`(median s_i / s_max ${median(run)} against ${median('mnist-splitz-sigma0.75-reduced')} at 12 epochs; ${Number(noise(run)[6]).toFixed(0)}% of them above half of s_max)`);
-    const sound = analyze(run, [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5]).certifiedAccuracy;
-    const both = runPairedAnalyze([logOf(run), logOf(run)], { column: 'radius_paper' }, () => undefined).accuracy.map((r) => (100 * r.certifiedA) / r.images);
+    expectProse(`(median s_i / s_max ${median(run)} against ${median('mnist-splitz-sigma0.75-reduced')} at 12 epochs; ${fix(Number(noise(run)[6]), 0)}% of them above half of s_max)`);
+    const sound = analyze(run, [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a);
+    const both = paired(run, run, 'radius_paper').accuracy.map((r) => (100 * r.certifiedA) / r.images);
     const gain = Math.max(...both.map((p, k) => p - sound[k]));
-    expectProse(`The paper's power-iteration bound adds up to ${gain.toFixed(1)} points (ACR ${acrPaper(run)} against ${acr(run)})`);
+    expectProse(`The paper's power-iteration bound adds up to ${fix(gain, 1)} points (ACR ${acrPaper(run)} against ${acr(run)})`);
   });
 
   test('headline RS: certified row, the pair image by image, against the reduced RS run, its training', () => {
@@ -378,9 +290,9 @@ describe('MNIST findings, run by run', () => {
     }
     const at = (e: number) => epochRange(run, e, e)[0];
     const best = (trainLog(run).find((r) => r.type === 'early_stop') as { best_epoch: number }).best_epoch + 1;
-    expectProse(`held-out accuracy under noise ${at(1).holdout_acc.toFixed(3)} after the first epoch, ${at(50).holdout_acc.toFixed(3)} by epoch 50, ${at(best).holdout_acc.toFixed(3)} at the best epoch ${best} (clean ${at(best).holdout_clean_acc.toFixed(3)}); ${trainMinutes(run).toFixed(1)} min of wall time`);
+    expectProse(`held-out accuracy under noise ${fix(at(1).holdout_acc, 3)} after the first epoch, ${fix(at(50).holdout_acc, 3)} by epoch 50, ${fix(at(best).holdout_acc, 3)} at the best epoch ${best} (clean ${fix(at(best).holdout_clean_acc, 3)}); ${fix(trainMinutes(run), 1)} min of wall time`);
     const secs = epochs(run).map((e) => e.seconds).sort((a, b) => a - b);
-    expectProse(`(median ${secs[Math.floor(secs.length / 2)].toFixed(0)} s per epoch; two epochs took ${(secs[secs.length - 2] / 60).toFixed(0)} and ${(secs[secs.length - 1] / 60).toFixed(0)} min`);
+    expectProse(`(median ${fix(secs[Math.floor(secs.length / 2)], 0)} s per epoch; two epochs took ${fix((secs[secs.length - 2] / 60), 0)} and ${fix((secs[secs.length - 1] / 60), 0)} min`);
   });
 
   test('sigma 0.25 reduced', () => {
@@ -391,11 +303,11 @@ describe('MNIST findings, run by run', () => {
     expectProse(`SPLITZ: ${certRow(run, [0, 0.5, 0.75, 1, 1.25])}% at eps 0 / 0.5 / 0.75 / 1 / 1.25, with ${abstentions(run)} abstentions, and ACR ${acr(run)} with the sound bound (${acrPaper(run)} with power iteration)`);
     const rec = records(run).filter((r) => r.predict >= 0);
     expectProse(`The local bound of f_L sits at ${range(rec.map((r) => r.lipschitz), 2)} on every certified image`);
-    expectProse(`That carries SPLITZ past RS's cap: up to ${Math.max(...rec.filter((r) => r.correct === 1).map((r) => r.radius)).toFixed(2)}.`);
+    expectProse(`That carries SPLITZ past RS's cap: up to ${fix(Math.max(...rec.filter((r) => r.correct === 1).map((r) => r.radius)), 2)}.`);
     const d = acrDiff(paired(run, 'mnist-rs-sigma0.25-reduced'));
     expectProse(`significant: ${d.d}, 95% interval [${d.lo}, ${d.hi}]`);
     const last = (r: string) => epochs(r)[epochs(r).length - 1].holdout_acc;
-    expectProse(`held-out noisy accuracy ${last(run).toFixed(3)} against ${Math.max(...epochs('mnist-rs-sigma0.25-reduced').map((e) => e.holdout_acc)).toFixed(3)}`);
+    expectProse(`held-out noisy accuracy ${fix(last(run), 3)} against ${fix(Math.max(...epochs('mnist-rs-sigma0.25-reduced').map((e) => e.holdout_acc)), 3)}`);
   });
 
   test('sigma 0.5 reduced', () => {
@@ -406,7 +318,7 @@ describe('MNIST findings, run by run', () => {
     const p = paired(run, 'mnist-rs-sigma0.50-reduced');
     p.accuracy.filter((r) => r.eps <= 1.5).forEach((r) => expect(r.certifiedB).toBeGreaterThan(r.certifiedA));
     const end = epochs(run)[11];
-    expectProse(`then L climbing to ${end.mean_L.toFixed(2)} and accuracy to ${end.holdout_acc.toFixed(3)}`);
+    expectProse(`then L climbing to ${fix(end.mean_L, 2)} and accuracy to ${fix(end.holdout_acc, 3)}`);
   });
 
   test('RS sigma 1.0 reduced and the collapsed SPLITZ run', () => {
@@ -414,11 +326,11 @@ describe('MNIST findings, run by run', () => {
     const run = 'mnist-splitz-sigma1.00-reduced';
     const later = epochRange(run, 2, 12);
     expect(later.every((e) => e.holdout_acc === later[0].holdout_acc)).toBe(true);
-    expectProse(`held-out accuracy at ${(later[0].holdout_acc * 100).toFixed(1)}% (one class), and mean L(x) at ${range(later.map((e) => e.mean_L), 2)}`);
+    expectProse(`held-out accuracy at ${fix((later[0].holdout_acc * 100), 1)}% (one class), and mean L(x) at ${range(later.map((e) => e.mean_L), 2)}`);
     const rec = records(run).filter((r) => r.predict >= 0);
     expect(new Set(rec.map((r) => r.predict)).size).toBe(1);
     const sorted = rec.map((r) => r.lipschitz).sort((a, b) => a - b);
-    expectProse(`divided by a median L of ${sorted[Math.floor(sorted.length / 2)].toFixed(2)}), and nothing else: ${certRow(run, [0])}% at every eps, ACR ${acr(run)} (${acrPaper(run)} with power iteration)`);
+    expectProse(`divided by a median L of ${fix(sorted[Math.floor(sorted.length / 2)], 2)}), and nothing else: ${certRow(run, [0])}% at every eps, ACR ${acr(run)} (${acrPaper(run)} with power iteration)`);
   });
 
   test('the second seed at sigma 1.0', () => {
@@ -426,40 +338,40 @@ describe('MNIST findings, run by run', () => {
     const floor = epochRange(run, 2, 7);
     expectProse(`(${range(floor.map((e) => e.mean_L), 2)}) and held-out accuracy under noise at ${range(floor.map((e) => e.holdout_acc), 2)} over epochs 2-7`);
     const end = epochs(run)[11];
-    expectProse(`to ${end.holdout_acc.toFixed(3)} with mean L ${end.mean_L.toFixed(2)} at epoch 12`);
+    expectProse(`to ${fix(end.holdout_acc, 3)} with mean L ${fix(end.mean_L, 2)} at epoch 12`);
     expectProse(`${certRow(run, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(run)} abstentions of 500, ACR ${acr(run)} (${acrPaper(run)} with power iteration); RS at sigma 1.0 has ACR ${acr('mnist-rs-sigma1.00-reduced')}`);
     const d = acrDiff(paired(run, 'mnist-rs-sigma1.00-reduced'));
     expectProse(`(difference ${d.d}, 95% interval [${d.lo}, ${d.hi}])`);
-    expectProse(`Its spread at the split is ${generatedRow('The signal at the split', run)[5]}, near the pixels' ${Number(generatedRow('The signal at the split', 'mnist-rs-sigma1.00-reduced')[4]).toFixed(2)}`);
+    expectProse(`Its spread at the split is ${generatedRow('The signal at the split', run)[5]}, near the pixels' ${fix(Number(generatedRow('The signal at the split', 'mnist-rs-sigma1.00-reduced')[4]), 2)}`);
   });
 
   test('why SPLITZ loses at the reduced scale: the base classifiers table', () => {
     const row = (r: string) => generatedRow('Base classifiers', r);
     const q = row('mnist-splitz-sigma0.25-reduced');
-    expectProse(`SPLITZ at sigma 0.25 has median certified L ${q[6]}, i.e. sigma / L = ${Number(q[7]).toFixed(2)}; its held-out accuracy under noise is ${q[3]}%, while RS at the larger sigma 0.5 reaches ${row('mnist-rs-sigma0.50-reduced')[3]}%`);
+    expectProse(`SPLITZ at sigma 0.25 has median certified L ${q[6]}, i.e. sigma / L = ${fix(Number(q[7]), 2)}; its held-out accuracy under noise is ${q[3]}%, while RS at the larger sigma 0.5 reaches ${row('mnist-rs-sigma0.50-reduced')[3]}%`);
     const h = row('mnist-splitz-sigma0.50-reduced');
-    expectProse(`SPLITZ at sigma 0.5: sigma / L = ${Number(h[7]).toFixed(2)}, ${h[3]}%, against RS at sigma 0.75, ${row('mnist-rs-sigma0.75-reduced')[3]}%`);
+    expectProse(`SPLITZ at sigma 0.5: sigma / L = ${fix(Number(h[7]), 2)}, ${h[3]}%, against RS at sigma 0.75, ${row('mnist-rs-sigma0.75-reduced')[3]}%`);
     const t = row('mnist-splitz-sigma0.75-reduced');
-    expectProse(`SPLITZ at sigma 0.75: sigma / L = ${Number(t[7]).toFixed(2)}, ${t[3]}%, against RS at sigma 0.75, ${row('mnist-rs-sigma0.75-reduced')[3]}%`);
+    expectProse(`SPLITZ at sigma 0.75: sigma / L = ${fix(Number(t[7]), 2)}, ${t[3]}%, against RS at sigma 0.75, ${row('mnist-rs-sigma0.75-reduced')[3]}%`);
   });
 
   test('split 2 and split 3 (Table V)', () => {
     const s2 = 'mnist-splitz-sigma0.75-split2-reduced';
     const after = epochRange(s2, 2, 12);
-    expectProse(`mean L(x) stayed at ${range(after.map((e) => e.mean_L), 2)} while held-out accuracy under noise crept from ${after[0].holdout_acc.toFixed(2)} to ${Math.max(...after.map((e) => e.holdout_acc)).toFixed(3)}`);
+    expectProse(`mean L(x) stayed at ${range(after.map((e) => e.mean_L), 2)} while held-out accuracy under noise crept from ${fix(after[0].holdout_acc, 2)} to ${fix(Math.max(...after.map((e) => e.holdout_acc)), 3)}`);
     expectProse(`certified ${certRow(s2, [0, 0.5])}% at eps 0 / 0.5 and nothing from eps 1 on, with ${abstentions(s2)} abstentions of 500, ACR ${acr(s2)}`);
     expect(certRow(s2, [1])).toBe('0.0');
     const s3 = 'mnist-splitz-sigma0.75-split3-reduced';
     const mid = epochRange(s3, 5, 10).map((e) => e.holdout_acc);
     expect(range(mid, 2)).toBe('0.27-0.28');
     const end = epochs(s3)[11];
-    expectProse(`to ${end.holdout_acc.toFixed(3)} at epoch 12, while the clean held-out accuracy of the same model was ${end.holdout_clean_acc.toFixed(2)}`);
+    expectProse(`to ${fix(end.holdout_acc, 3)} at epoch 12, while the clean held-out accuracy of the same model was ${fix(end.holdout_clean_acc, 2)}`);
     expectProse(`Certified ${certRow(s3, [0, 0.25, 0.5])}% at eps 0 / 0.25 / 0.5 and nothing from eps 0.75 on, with ${abstentions(s3)} abstentions of 500, ACR ${acr(s3)}`);
     expect(certRow(s3, [0.75])).toBe('0.0');
     expectProse(`at eps 0.5 and 0.75 (${certRow(s2, [0.5])} against ${certRow(s3, [0.5])}%, ${certRow(s2, [0.75])} against ${certRow(s3, [0.75])}%)`);
     const ws = runJson(s3).certification.worker_seconds;
     const wall = Number(/done: 500 images certified in ([\d.]+) s/.exec(fs.readFileSync(path.join(RESULTS, s3, 'certify.out'), 'utf8'))![1]);
-    expectProse(`Certification took ${(ws / 60).toFixed(0)} worker-minutes, about ${(wall / 60).toFixed(0)} minutes on 2 workers (${(ws / 500).toFixed(1)} s per image per worker`);
+    expectProse(`Certification took ${fix((ws / 60), 0)} worker-minutes, about ${fix((wall / 60), 0)} minutes on 2 workers (${fix((ws / 500), 1)} s per image per worker`);
   });
 
   test('Lip_theta 0.3 and 0.7 (Table VI)', () => {
@@ -469,31 +381,31 @@ describe('MNIST findings, run by run', () => {
     expectProse(`Certified ${certRow(t3, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, with ${abstentions(t3)} abstentions of 500, ACR ${acr(t3)} (Lip_theta 0.5: ${certRow(t5, E6)}%, ACR ${acr(t5)})`);
     const e7 = epochs(t7);
     const f7 = epochRange(t7, 2, 7);
-    expectProse(`fell from ${e7[0].mean_L.toFixed(2)} in the first epoch to the 0.70 floor and stayed at ${range(f7.map((e) => e.mean_L), 2)} for epochs 2-7; as lambda fell it climbed to ${e7[11].mean_L.toFixed(2)} at epoch 12, with held-out accuracy under noise going from ${e7[0].holdout_acc.toFixed(2)} to ${e7[11].holdout_acc.toFixed(3)} (clean ${e7[11].holdout_clean_acc.toFixed(3)})`);
+    expectProse(`fell from ${fix(e7[0].mean_L, 2)} in the first epoch to the 0.70 floor and stayed at ${range(f7.map((e) => e.mean_L), 2)} for epochs 2-7; as lambda fell it climbed to ${fix(e7[11].mean_L, 2)} at epoch 12, with held-out accuracy under noise going from ${fix(e7[0].holdout_acc, 2)} to ${fix(e7[11].holdout_acc, 3)} (clean ${fix(e7[11].holdout_clean_acc, 3)})`);
     expectProse(`Certified ${certRow(t7, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, with ${abstentions(t7)} abstentions of 500, ACR ${acr(t7)}`);
     expectProse(`ACR ${[t3, t5, t7].map(acr).join(' / ')} and ${[t3, t5, t7].map((r) => certRow(r, [0])).join(' / ')}% at eps 0`);
-    expectProse(`(held-out under noise ${[t3, t5, t7].map((r) => epochs(r)[11].holdout_acc.toFixed(3)).join(' / ')})`);
+    expectProse(`(held-out under noise ${[t3, t5, t7].map((r) => fix(epochs(r)[11].holdout_acc, 3)).join(' / ')})`);
     const p = paired(t7, t3);
     const at05 = p.accuracy.find((r) => r.eps === 0.5)!;
     expect(at05.p).toBeLessThan(0.001);
     expectProse(`(eps 0.5: ${certRow(t7, [0.5])} against ${certRow(t3, [0.5])}%, McNemar p < 0.001)`);
     const noise = (r: string) => generatedRow('The noise through the split', r);
     expectProse(`the median s_i / s_max is ${[t3, t5, t7].map((r) => noise(r)[5].split(' / ')[2]).join(' / ')}`);
-    expectProse(`direction is ${[t3, t5, t7].map((r) => Number(noise(r)[8]).toFixed(2)).join(' / ')} against ${[t3, t5, t7].map((r) => Number(noise(r)[7]).toFixed(2)).join(' / ')} credited`);
+    expectProse(`direction is ${[t3, t5, t7].map((r) => fix(Number(noise(r)[8]), 2)).join(' / ')} against ${[t3, t5, t7].map((r) => fix(Number(noise(r)[7]), 2)).join(' / ')} credited`);
   });
 
   test('gamma_train 0.1 and 2 (Table VII), and the run times of the ablations', () => {
     const [g01, g1, g2] = ['mnist-splitz-sigma0.75-gamma0.1-reduced', 'mnist-splitz-sigma0.75-reduced', 'mnist-splitz-sigma0.75-gamma2-reduced'];
     const end = (r: string) => epochs(r)[11];
-    expectProse(`then up to ${end(g01).mean_L.toFixed(3)} at epoch 12 (${end(g1).mean_L.toFixed(3)}), with held-out accuracy under noise ${end(g01).holdout_acc.toFixed(3)} (${end(g1).holdout_acc.toFixed(3)})`);
+    expectProse(`then up to ${fix(end(g01).mean_L, 3)} at epoch 12 (${fix(end(g1).mean_L, 3)}), with held-out accuracy under noise ${fix(end(g01).holdout_acc, 3)} (${fix(end(g1).holdout_acc, 3)})`);
     expectProse(`Certified ${certRow(g01, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(g01)} abstentions, ACR ${acr(g01)} (gamma_train 1: ${certRow(g1, E6)}%, ACR ${acr(g1)}`);
-    expectProse(`rises to ${end(g2).mean_L.toFixed(3)} at epoch 12 (gamma_train 1: ${end(g1).mean_L.toFixed(3)}), with held-out accuracy under noise ${end(g2).holdout_acc.toFixed(3)} (${end(g1).holdout_acc.toFixed(3)})`);
+    expectProse(`rises to ${fix(end(g2).mean_L, 3)} at epoch 12 (gamma_train 1: ${fix(end(g1).mean_L, 3)}), with held-out accuracy under noise ${fix(end(g2).holdout_acc, 3)} (${fix(end(g1).holdout_acc, 3)})`);
     expectProse(`Certified ${certRow(g2, E6)}% at eps 0 / 0.5 / 1 / 1.5 / 2 / 2.5, ${abstentions(g2)} abstentions, ACR ${acr(g2)}`);
     expectProse(`have ACR ${[g01, g1, g2].map(acr).join(' / ')}`);
     const all = [0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5];
-    const accs = [g01, g1, g2].map((r) => analyze(r, all).certifiedAccuracy);
+    const accs = [g01, g1, g2].map((r) => analyze(r, all).certifiedAccuracy.map((a) => 100 * a));
     const spread = Math.max(...all.map((_, k) => Math.max(...accs.map((a) => a[k])) - Math.min(...accs.map((a) => a[k]))));
-    expectProse(`differ by at most ${spread.toFixed(1)} points at any eps`);
+    expectProse(`differ by at most ${fix(spread, 1)} points at any eps`);
     const minP = (a: string, b: string) => Math.min(...paired(a, b).accuracy.map((r) => r.p));
     expect(minP(g01, g1)).toBeGreaterThanOrEqual(0.5);
     expect(Math.min(minP(g01, g1), minP(g01, g2), minP(g1, g2))).toBeGreaterThanOrEqual(0.25);
@@ -502,7 +414,7 @@ describe('MNIST findings, run by run', () => {
     expectProse(`L(x, 0) is ${sig(g2)[9]} and L(x, 2) ${sig(g2)[10]}`);
     for (const [r, said] of [[g01, 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)'], [g2, 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)'], ['mnist-splitz-sigma0.75-thetalip0.7-reduced', 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)']] as const) {
       const ws = runJson(r).certification.worker_seconds;
-      expectProse(said.replace('{t}', trainMinutes(r).toFixed(0)).replace('{c}', (ws / 2 / 60).toFixed(0)).replace('{s}', (ws / 500).toFixed(1)));
+      expectProse(said.replace('{t}', fix(trainMinutes(r), 0)).replace('{c}', fix((ws / 2 / 60), 0)).replace('{s}', fix((ws / 500), 1)));
     }
   });
 });
