@@ -16,6 +16,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { AccuracyRow, loadLiterature } from '../lib/report/literature';
+import { mcnemarExact } from '../lib/eval/paired';
+import { normalQuantile } from '../lib/smoothing/stats';
 import {
   RESULTS, expectProse, expectReadme, generated, fix, logOf, analyze, certRow, acr, acrPaper, abstentions, paired, acrDiff,
   trainLog, epochs, epochRange, range, trainMinutes, runJson, records, generatedRow,
@@ -416,5 +418,72 @@ describe('MNIST findings, run by run', () => {
       const ws = runJson(r).certification.worker_seconds;
       expectProse(said.replace('{t}', fix(trainMinutes(r), 0)).replace('{c}', fix((ws / 2 / 60), 0)).replace('{s}', fix((ws / 500), 1)));
     }
+  });
+});
+
+describe("'What a scale can tell apart' and 'how the campaign ran'", () => {
+  test('the gap McNemar needs on 500 images when 5%, 10% or 20% of them disagree', () => {
+    const needed = [25, 50, 100].map((discordant) => {
+      // The smallest split onlyA / onlyB of the discordant images with p < 0.05.
+      for (let gap = 0; gap <= discordant; gap += 1) {
+        if ((discordant - gap) % 2 !== 0) continue;
+        const small = (discordant - gap) / 2;
+        if (mcnemarExact(small, small + gap) < 0.05) return (100 * gap) / 500;
+      }
+      throw new Error('no gap is significant');
+    });
+    expectProse(`when they disagree on 5%, 10% or 20% of the 500 images, p < 0.05 needs a gap of at least ${needed.map((g) => fix(g, 1)).join(', ').replace(/, ([^,]*)$/, ' or $1')} points of certified accuracy`);
+  });
+
+  test('the cap of n on every radius: sigma Phi^-1(alpha^(1/n))', () => {
+    const cap = (n: number) => normalQuantile(Math.pow(0.001, 1 / n));
+    expectProse(`at most sigma * Phi^-1(0.001^(1/n)) = ${fix(cap(1e4), 2)} sigma at n = 10,000 (${fix(0.75 * cap(1e4), 2)} at sigma = 0.75) and ${fix(cap(1e5), 2)} sigma at n = 100,000 (${fix(0.75 * cap(1e5), 2)} at sigma = 0.75)`);
+    // The largest radius RS at sigma 1.0 logs is that cap (some image has pA at its bound).
+    const top = Math.max(...records('mnist-rs-sigma1.00-reduced').map((r) => r.radius));
+    expect(Math.abs(top - cap(1e4))).toBeLessThan(1e-3);
+  });
+
+  test("the paper's gaps of Tables I and II quoted as within reach", () => {
+    const cell = (rows: AccuracyRow[], method: string, eps: number) => rows.find((r) => r.method === method && r.eps === eps && !r.extra_data)!.certified_accuracy!;
+    const [one, two] = [loadLiterature('I'), loadLiterature('II')];
+    expectProse(`(MNIST at eps 2.5: ${fix(cell(one, 'SPLITZ', 2.5), 1)}% vs ${fix(cell(one, 'RS', 2.5), 1)}%; CIFAR-10 at eps 1.0: ${fix(cell(two, 'SPLITZ', 1), 1)}% vs ${fix(cell(two, 'RS', 1), 1)}%)`);
+  });
+
+  test('speeds of the runs (training logs, run.json)', () => {
+    const runs = fs.readdirSync(RESULTS).filter((d) => fs.existsSync(path.join(RESULTS, d, 'run.json')));
+    const mnistReduced = runs.filter((d) => d.startsWith('mnist-') && d.includes('-reduced'));
+    const rs = mnistReduced.filter((d) => d.startsWith('mnist-rs-'));
+    const split1 = mnistReduced.filter((d) => d.startsWith('mnist-splitz-') && !/split[23]/.test(d));
+    const seconds = (list: string[]) => list.flatMap((d) => epochs(d).map((e) => e.seconds));
+    expectProse(`\`reduced\` MNIST training: RS ${range(seconds(rs), 0)} s per epoch, split-1 SPLITZ ${range(seconds(split1), 0)} s.`);
+    const perImage = (list: string[]) => list.map((d) => runJson(d).certification.worker_seconds / runJson(d).certification.images);
+    expectProse(`\`reduced\` MNIST certification at n = 10,000: RS ${range(perImage(rs), 1)} s per image per worker, split-1 SPLITZ ${range(perImage(split1), 1)} s`);
+    const head = ['mnist-rs-sigma0.75-headline', 'mnist-splitz-sigma0.75-headline'];
+    expectProse(`\`headline\` certification at n = 100,000: ${fix(perImage([head[0]])[0], 1)} s (RS) and ${fix(perImage([head[1]])[0], 1)} s (SPLITZ) per image per worker, ${head.map((d) => fix(runJson(d).certification.worker_seconds / 3600, 1)).join(' and ')} worker-hours for 500 images`);
+  });
+});
+
+describe("the README's 'Where the reproduction stands'", () => {
+  test('MNIST', () => {
+    expectReadme(`RS's only at σ = 0.25 (${acr('mnist-splitz-sigma0.25-reduced')} against ${acr('mnist-rs-sigma0.25-reduced')})`);
+    const sz = 'mnist-splitz-sigma0.75-headline';
+    const rs = 'mnist-rs-sigma0.75-headline';
+    const stop = (run: string) => (trainLog(run).find((r) => r.type === 'early_stop') as { after_epoch: number }).after_epoch + 1;
+    expectReadme(`(the \`headline\` scale: ${stop(sz)} epochs with early stopping, 500 images, n = 100,000). SPLITZ at σ = 0.75 certifies ${certRow(sz, [0.5, 1, 1.5, 2])}% at ε 0.5 / 1 / 1.5 / 2, with ACR ${acr(sz)}.`);
+    expectReadme(`schedule (${stop(rs)} epochs, early stopping) certifies ${certRow(rs, [0.5, 1, 1.5, 2])}% at ε 0.5 / 1 / 1.5 / 2, ACR ${acr(rs)}`);
+  });
+
+  test('CIFAR-10', () => {
+    const [sz50, rs50, rs100, sz100] = ['cifar10-splitz-sigma0.50-reduced', 'cifar10-rs-sigma0.50-reduced', 'cifar10-rs-sigma1.00-reduced', 'cifar10-splitz-sigma1.00-reduced'];
+    expectReadme(`At σ = 0.5, SPLITZ certifies ${certRow(sz50, [0.5, 0.75, 1])}% at ε 0.5 / 0.75 / 1 (ACR ${acr(sz50)}) and RS ${certRow(rs50, [0.5, 0.75, 1])}% (ACR ${acr(rs50)})`);
+    expectReadme(`SPLITZ's ACR would be ${acrPaper(sz50)}, ahead of RS`);
+    expectReadme(`(${certRow(rs100, [0, 0.5, 1])}% at ε 0 / 0.5 / 1, ACR ${acr(rs100)};`);
+    const p = paired(sz100, rs100);
+    const pAt = (eps: number) => p.accuracy.find((r) => r.eps === eps)!.p;
+    expect(pAt(0.5)).toBeLessThan(0.001);
+    expect(fix(pAt(1), 3)).toBe('0.002');
+    const d = acrDiff(p);
+    expectReadme(`SPLITZ at σ = 1.0 loses to RS at σ = 1.0: ${certRow(sz100, [0.5, 1])}% against ${certRow(rs100, [0.5, 1])}% at ε 0.5 / 1 (p < 0.001 / 0.002), ACR ${acr(sz100)} against ${acr(rs100)} (difference interval [${d.lo}, ${d.hi}])`);
+    expectReadme(`with the paper's bound (ACR ${acrPaper(sz100)}) it is not significant`);
   });
 });
