@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { runAnalyze, runPairedAnalyze, PairedAnalysis } from '../lib/commands/analyze';
 import { readJsonLines } from '../lib/io/jsonl';
+import { CertifyRecord, readCertifyLog } from '../lib/eval/log';
 import { isCertifyLog } from '../lib/runner/files';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -42,7 +43,7 @@ export function logOf(run: string): string {
 }
 
 export interface Summary { n: number; abstain: number; certifiedAccuracy: number[]; acr: number; medianLipschitz: number | null; medianLipschitzPaper: number | null }
-export const summaries = new Map<string, Summary>();
+const summaries = new Map<string, Summary>();
 /** `splitz analyze --json` of a run's log at RADII (fractions). */
 export function analyze(run: string, radii: number[]): Summary {
   const key = `${run}@${radii.join(',')}`;
@@ -58,7 +59,7 @@ export const certRow = (run: string, radii: number[]): string => analyze(run, ra
 export const acr = (run: string): string => fix(analyze(run, [0]).acr, 3);
 export const abstentions = (run: string): number => analyze(run, [0]).abstain;
 
-export const pairs = new Map<string, PairedAnalysis>();
+const pairs = new Map<string, PairedAnalysis>();
 export function paired(a: string, b: string, column = 'radius'): PairedAnalysis {
   const key = `${a}|${b}|${column}`;
   if (!pairs.has(key)) pairs.set(key, runPairedAnalyze([logOf(a), logOf(b)], { column }, () => undefined));
@@ -77,8 +78,15 @@ export function acrDiff(p: PairedAnalysis, flip = false): { d: string; lo: strin
 export const pctOf = (count: number, images: number): string => fix((100 * count) / images, 1);
 
 export interface EpochLine { epoch: number; mean_L: number; holdout_acc: number; holdout_clean_acc: number; seconds: number; best: boolean }
-export const epochs = (run: string): EpochLine[] =>
-  (readJsonLines(path.join(RESULTS, run, 'train-log.jsonl')) as Record<string, unknown>[]).filter((r) => r.type === 'epoch') as unknown as EpochLine[];
+/** Every line of a run's training log (run, resume, epoch, early_stop). */
+export const trainLog = (run: string): Record<string, unknown>[] => readJsonLines(path.join(RESULTS, run, 'train-log.jsonl'));
+export const epochs = (run: string): EpochLine[] => trainLog(run).filter((r) => r.type === 'epoch') as unknown as EpochLine[];
+/** The early-stopping record of a training log, epochs counted from 1 as the page counts them. */
+export function earlyStop(run: string): { after: number; best: number } {
+  const stop = trainLog(run).find((r) => r.type === 'early_stop') as { after_epoch: number; best_epoch: number } | undefined;
+  if (!stop) throw new Error(`data/results/${run}: the training log has no early_stop line`);
+  return { after: stop.after_epoch + 1, best: stop.best_epoch + 1 };
+}
 /** Epochs FROM..TO counted from 1, as the page counts them (the log's `epoch` counts from 0). */
 export const epochRange = (run: string, from: number, to: number): EpochLine[] => epochs(run).filter((e) => e.epoch + 1 >= from && e.epoch + 1 <= to);
 export const range = (xs: number[], d: number): string => `${fix(Math.min(...xs), d)}-${fix(Math.max(...xs), d)}`;
@@ -87,7 +95,8 @@ export const trainMinutes = (run: string): number => epochs(run).reduce((a, e) =
 export const secondsRange = (run: string): string => range(epochs(run).map((e) => e.seconds), 0);
 
 export const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
-export const runJson = (run: string) => readJson<{ certification: { worker_seconds: number; images: number } }>(path.join(RESULTS, run, 'run.json'));
+export const runJson = (run: string) =>
+  readJson<{ certification: { worker_seconds: number; images: number; commands: { workers: number }[] } }>(path.join(RESULTS, run, 'run.json'));
 export const sidecar = (run: string) => readJson<{ runs: { started: string; workers: number; images_before: number }[] }>(logOf(run) + '.json');
 export const certifyOut = (run: string): string => fs.readFileSync(path.join(RESULTS, run, 'certify.out'), 'utf8');
 /** Seconds of the last certification step, from certify.out's "done: ... certified in S s". */
@@ -104,12 +113,9 @@ export function workerTime(run: string): { min: string; perImage: string } {
   return { min: fix(c.worker_seconds / 60, 0), perImage: fix(c.worker_seconds / c.images, 1) };
 }
 
-/** Records of a certification log. */
-export function records(run: string): { predict: number; radius: number; correct: number; lipschitz: number }[] {
-  const [head, ...lines] = fs.readFileSync(logOf(run), 'utf8').trim().split('\n');
-  const cols = head.split('\t');
-  const col = (name: string) => cols.indexOf(name);
-  return lines.map((l) => l.split('\t')).map((c) => ({ predict: Number(c[col('predict')]), radius: Number(c[col('radius')]), correct: Number(c[col('correct')]), lipschitz: Number(c[col('lipschitz')]) }));
+/** Records of a run's certification log, read as `splitz analyze` reads it; `lipschitz` NaN where the log has no such column. */
+export function records(run: string): (CertifyRecord & { lipschitz: number })[] {
+  return readCertifyLog(logOf(run)).records.map((r) => ({ ...r, lipschitz: r.lipschitz ?? NaN }));
 }
 export const classified = (run: string) => records(run).filter((r) => r.predict >= 0);
 
@@ -121,8 +127,6 @@ export function expectReadme(phrase: string): void {
   if (!readme.includes(squash(phrase))) throw new Error(`README.md should say, from the published runs: "${squash(phrase)}"`);
 }
 
-/** Every line of a run's training log (run, resume, epoch, early_stop). */
-export const trainLog = (run: string): Record<string, unknown>[] => readJsonLines(path.join(RESULTS, run, 'train-log.jsonl'));
 /** ACR of a run's log with the paper's radius column (`radius_paper`). */
 export const acrPaper = (run: string): string => fix(paired(run, run, 'radius_paper').acr.acrA, 3);
 /** A row of a generated table of the page, by its first cell (the run). */

@@ -13,9 +13,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { loadLiterature } from '../lib/report/literature';
+import { parseCsv } from '../lib/report/render';
 import {
   RESULTS, Summary, expectProse, fix, pv, analyze, certRow, acr, abstentions, paired, at, acrDiff, pctOf, epochs, epochRange, range, byEpoch,
-  trainMinutes, secondsRange, readJson, sidecar, wallMinutes, workerTime, classified,
+  trainMinutes, secondsRange, readJson, sidecar, certifyOut, wallMinutes, workerTime, classified,
 } from './prose-helpers';
 
 interface Diagnostics {
@@ -73,6 +74,8 @@ describe('CIFAR-10 RS at sigma 0.5', () => {
     const w = workerTime(RS50);
     expect(sidecar(RS50).runs.map((r) => r.workers)).toEqual([1, 2]);
     expectProse(`Training took ${fix(trainMinutes(RS50), 0)} min (${secondsRange(RS50)} s per epoch, beside the \`headline\` RS training); certification ${fix(wallMinutes(RS50), 0)} min of wall time (${w.min} worker-minutes, ${w.perImage} s per image per worker): ${sidecar(RS50).runs[1].images_before} images on 1 worker, the rest on 2`);
+    const rate = /done: .*?\(([\d.]+) s\/image\)/.exec(certifyOut(RS50))![1];
+    expectProse(`one image every ${rate} s (certify.out)`);
   });
 });
 
@@ -144,6 +147,10 @@ describe('CIFAR-10 RS at sigma 1.0', () => {
     expectProse(`The two smoothed classifiers give the same answer (class or abstention) on ${g.sameAnswer} of ${g.images} images, and the same class on ${g.sameClass} of the ${g.bothClassify} that both classify; they abstain on ${g.abstainA} and ${g.abstainB}`);
     const last = (r: string) => fix(epochs(r)[epochs(r).length - 1].holdout_acc, 3);
     expectProse(`at the end of training: ${last(RS100)} for RS at 1.0, ${last(SZ50)} for SPLITZ at 0.5`);
+    const worst = p.accuracy.reduce((m, r) => (r.onlyA + r.onlyB > m.onlyA + m.onlyB ? r : m));
+    expectProse(`at most ${worst.onlyA + worst.onlyB} discordant images of 500 at any eps, at ${worst.eps}`);
+    const d = acrDiff(p);
+    expectProse(`the ACR difference SPLITZ - RS is ${d.d} with 95% interval [${d.lo}, ${d.hi}]`);
   });
 
   test('what the diagnostics of SPLITZ at sigma 0.5 predicted', () => {
@@ -345,6 +352,8 @@ describe('CIFAR-10 RS at sigma 0.25', () => {
     // Beyond 1.5 neither certifies anything.
     p.accuracy.filter((r) => r.eps > 1.5).forEach((r) => expect([r.certifiedA, r.certifiedB]).toEqual([0, 0]));
     expectProse(`RS at 0.5 loses at eps 0 (${pctOf(e0.certifiedB, 500)} against ${pctOf(e0.certifiedA, 500)}%, p ${pv(e0.p, 3)}), cannot be told apart at 0.25 (p = ${pv(e25.p, 3)}), and wins from 0.5 to 1.5 (p < 0.001)`);
+    const d = acrDiff(p, true);
+    expectProse(`with ACR ${d.d} [${d.lo}, ${d.hi}]`);
     const L = classified(SZ25).map((r) => r.lipschitz);
     expectProse(`(L(x) = ${fix(L[0], 3)}), gives the same answer (class or abstention) as RS at sigma 0.5 on ${paired(SZ25, RS50).agreement.sameAnswer} of 500 images, and as RS at sigma 0.25 on ${paired(SZ25, RS25).agreement.sameAnswer}`);
   });
@@ -370,13 +379,9 @@ describe('The Lipschitz figures (Figs. 1, 5, 6): data/results/lipschitz', () => 
   const LIP = path.join(RESULTS, 'lipschitz');
   interface Net { arch: string; label: string; lr: number; test_accuracy: number; train_seconds: number }
   const provenance = readJson<{ code: { commit: string }; started: string; training: { width: number; epochs: number; optimizer: string; augment: boolean }; nets: (Net & { trained_with_code: string | null })[] }>(path.join(LIP, 'provenance.json'));
-  /** Rows of a CSV with quoted fields. */
-  function csv(file: string): Record<string, string>[] {
-    const [head, ...lines] = fs.readFileSync(path.join(LIP, file), 'utf8').trim().split('\n');
-    const split = (l: string) => l.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((c) => c.replace(/,$/, '').replace(/^"|"$/g, ''));
-    const cols = split(head);
-    return lines.map((l) => Object.fromEntries(split(l).map((c, k) => [cols[k], c])));
-  }
+  /** Rows of one of the Lipschitz CSVs, parsed by lib/report/render.ts, every cell as text. */
+  const csv = (file: string): Record<string, string>[] =>
+    parseCsv(fs.readFileSync(path.join(LIP, file), 'utf8')).map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? '' : String(v)])));
 
   test('the six nets and their test accuracies', () => {
     expect(provenance.training).toMatchObject({ width: 0.25, epochs: 2, optimizer: 'adam', augment: true });

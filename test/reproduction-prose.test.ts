@@ -19,18 +19,15 @@ import { AccuracyRow, loadLiterature } from '../lib/report/literature';
 import { mcnemarExact } from '../lib/eval/paired';
 import { normalQuantile } from '../lib/smoothing/stats';
 import {
-  RESULTS, expectProse, expectReadme, generated, fix, logOf, analyze, certRow, acr, acrPaper, abstentions, paired, acrDiff,
-  trainLog, epochs, epochRange, range, trainMinutes, runJson, records, generatedRow,
+  RESULTS, expectProse, expectReadme, generated, fix, analyze, certRow, acr, acrPaper, abstentions, paired, at, acrDiff,
+  trainLog, earlyStop, epochs, epochRange, range, trainMinutes, readJson, runJson, sidecar, lastStepSeconds, records, classified, generatedRow,
 } from './prose-helpers';
 
 describe('MNIST headline pair', () => {
   test('where each training stopped and its best epoch (counted from 1)', () => {
-    for (const [run, said] of [
-      ['mnist-splitz-sigma0.75-headline', 'stopped after epoch {after} with the best held-out epoch {best};'],
-      ['mnist-rs-sigma0.75-headline', 'stopped after epoch {after} with the best held-out epoch {best};'],
-    ] as const) {
-      const stop = trainLog(run).find((r) => r.type === 'early_stop') as { after_epoch: number; best_epoch: number };
-      expectProse(said.replace('{after}', String(stop.after_epoch + 1)).replace('{best}', String(stop.best_epoch + 1)));
+    for (const run of ['mnist-splitz-sigma0.75-headline', 'mnist-rs-sigma0.75-headline']) {
+      const { after, best } = earlyStop(run);
+      expectProse(`stopped after epoch ${after} with the best held-out epoch ${best};`);
     }
   });
 
@@ -41,21 +38,18 @@ describe('MNIST headline pair', () => {
     // The next epochs leave the floor for good.
     expect(epochRange(run, 37, 40).every((e) => e.mean_L > 0.53)).toBe(true);
     expectProse(`the 0.5 floor (${range(floor.map((e) => e.mean_L), 2)}) from epoch 2 to 34 with held-out accuracy under noise at ${range(floor.map((e) => e.holdout_acc), 3)}`);
-    const minutes = epochs(run).reduce((a, e) => a + e.seconds, 0) / 60;
     const log = trainLog(run);
     const firstStop = log.findIndex((r) => r.type === 'early_stop');
     const resumes = log.slice(0, firstStop).filter((r) => r.type === 'resume').length;
     expect(resumes).toBe(6);
-    expectProse(`Training took ${fix(minutes, 0)} min, stopped and resumed six times`);
-    const runJson = JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'run.json'), 'utf8')) as { certification: { worker_seconds: number; images: number; commands: { workers: number }[] } };
-    const c = runJson.certification;
+    expectProse(`Training took ${fix(trainMinutes(run), 0)} min, stopped and resumed six times`);
+    const c = runJson(run).certification;
     expect(c.commands.map((k) => k.workers)).toEqual([1, 1, 1, 2]);
     expectProse(`certification took ${fix((c.worker_seconds / 60), 0)} worker-minutes (${fix((c.worker_seconds / c.images), 1)} s per image per worker at n = 100,000), in three steps on 1 worker and a last one on 2`);
   });
 
   test('the RS run: certification time and steps', () => {
-    const runJson = JSON.parse(fs.readFileSync(path.join(RESULTS, 'mnist-rs-sigma0.75-headline', 'run.json'), 'utf8')) as { certification: { worker_seconds: number; images: number; commands: { workers: number }[] } };
-    const c = runJson.certification;
+    const c = runJson('mnist-rs-sigma0.75-headline').certification;
     expect(c.commands.map((k) => k.workers)).toEqual([2, 2]);
     expectProse(`Certification ${fix((c.worker_seconds / 60), 1)} worker-minutes (${fix((c.worker_seconds / c.images), 1)} s per image per worker), in two steps, both on 2 workers`);
   });
@@ -68,8 +62,7 @@ describe('MNIST headline pair', () => {
         expect(row.p).toBeLessThan(0.001);
       }
     }
-    const at25 = p.accuracy.find((r) => r.eps === 2.5)!;
-    expect([at25.certifiedA, at25.certifiedB]).toEqual([1, 0]);
+    expect([at(p, 2.5).certifiedA, at(p, 2.5).certifiedB]).toEqual([1, 0]);
     const { d, lo, hi } = acrDiff(p);
     expectProse(`ACR ${d} [${lo}, ${hi}]`);
     expectProse('already beats this SPLITZ run at every eps from 0 to 2.25 (McNemar p < 0.001 at each); at 2.5, past its n = 10,000 cap of 2.40, it certifies nothing and SPLITZ 0.2%');
@@ -100,8 +93,8 @@ describe('MNIST reduced runs', () => {
     const reduced = fs.readdirSync(RESULTS).filter((d) => d.startsWith('mnist-splitz-') && d.includes('-reduced'));
     expect(reduced.length).toBeGreaterThanOrEqual(10);
     const trained = reduced.filter((d) => d !== 'mnist-splitz-sigma1.00-reduced');
-    const at = trained.map((d) => analyze(d, [2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a));
-    const max = [0, 1].map((k) => Math.max(...at.map((a) => a[k])));
+    const large = trained.map((d) => analyze(d, [2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a));
+    const max = [0, 1].map((k) => Math.max(...large.map((a) => a[k])));
     const collapsed = analyze('mnist-splitz-sigma1.00-reduced', [0, 1, 2, 2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a);
     expect(new Set(collapsed.map((x) => fix(x, 1)))).toEqual(new Set(['11.4']));
     const headline = analyze('mnist-splitz-sigma0.75-headline', [2.25, 2.5]).certifiedAccuracy.map((a) => 100 * a);
@@ -130,46 +123,6 @@ describe('MNIST reduced runs', () => {
     const endL = runs.map((r) => fix(epochs(r)[epochs(r).length - 1].mean_L, 2));
     expectProse(`All three end near the same L (${endL.join(' / ')})`);
     expectProse(`(the Lip_theta 0.5 run: ${endL[1]} and ${fix(epochs(runs[1])[11].holdout_acc, 3)})`);
-  });
-});
-
-describe('CIFAR-10 reduced runs', () => {
-  test('SPLITZ at 0.5 against RS at 1.0: discordant images and ACR difference', () => {
-    const p = paired('cifar10-splitz-sigma0.50-reduced', 'cifar10-rs-sigma1.00-reduced');
-    const worst = p.accuracy.reduce((m, r) => (r.onlyA + r.onlyB > m.onlyA + m.onlyB ? r : m));
-    expectProse(`at most ${worst.onlyA + worst.onlyB} discordant images of 500 at any eps, at ${worst.eps}`);
-    const { d, lo, hi } = acrDiff(p);
-    expectProse(`the ACR difference SPLITZ - RS is ${d} with 95% interval [${lo}, ${hi}]`);
-    expectReadme(`the ACR difference SPLITZ - RS is ${d}, interval [${lo}, ${hi}]`);
-  });
-
-  test("the README's other CIFAR-10 intervals", () => {
-    const one = paired('cifar10-splitz-sigma1.00-reduced', 'cifar10-rs-sigma1.00-reduced');
-    const d1 = acrDiff(one);
-    expectReadme(`ACR ${fix(one.acr.acrA, 3)} against ${fix(one.acr.acrB, 3)} (difference interval [${d1.lo}, ${d1.hi}])`);
-    const quarterVsHalf = paired('cifar10-splitz-sigma0.25-reduced', 'cifar10-rs-sigma0.50-reduced');
-    const dq = acrDiff(quarterVsHalf);
-    expectReadme(`(ACR ${fix(quarterVsHalf.acr.acrA, 3)} against ${fix(quarterVsHalf.acr.acrB, 3)}, interval [${dq.lo}, ${dq.hi}]; same answer on ${quarterVsHalf.agreement.sameAnswer} of 500`);
-    const quarter = paired('cifar10-splitz-sigma0.25-reduced', 'cifar10-rs-sigma0.25-reduced');
-    const d4 = acrDiff(quarter);
-    expectReadme(`(${fix(quarter.acr.acrA, 3)} against ${fix(quarter.acr.acrB, 3)}, interval [${d4.lo}, ${d4.hi}])`);
-  });
-
-  test('RS at 0.5 against RS at 0.25 (ACR difference, RS 0.5 - RS 0.25)', () => {
-    const { d, lo, hi } = acrDiff(paired('cifar10-rs-sigma0.25-reduced', 'cifar10-rs-sigma0.50-reduced'), true);
-    expectProse(`ACR ${d} [${lo}, ${hi}]`);
-  });
-
-  test('certification steps: images on 1 worker before the 2-worker step, and the last step\'s rate', () => {
-    const sidecar = (run: string) => JSON.parse(fs.readFileSync(logOf(run) + '.json', 'utf8')) as { runs: { workers: number; images_before: number }[] };
-    const onOne = (run: string) => sidecar(run).runs.find((r) => r.workers === 2)!.images_before;
-    expectProse(`110 min of wall time: ${onOne('cifar10-rs-sigma1.00-reduced')} images on 1 worker`);
-    expectProse(`of wall time: ${onOne('cifar10-splitz-sigma0.25-reduced')} images on 1 worker beside another certification`);
-    expect(sidecar('cifar10-splitz-sigma1.00-reduced').runs.length).toBe(4);
-    expect(sidecar('cifar10-rs-sigma0.25-reduced').runs.length).toBe(5);
-    const out = fs.readFileSync(path.join(RESULTS, 'cifar10-rs-sigma0.50-reduced', 'certify.out'), 'utf8');
-    const rate = /done: .*?\(([\d.]+) s\/image\)/.exec(out)![1];
-    expectProse(`one image every ${rate} s (certify.out)`);
   });
 });
 
@@ -207,8 +160,8 @@ describe('how tight the two bounds are (the generated table, summarised in the p
 describe("the paper's gaps quoted in 'What a scale can tell apart' (data/literature)", () => {
   /** |difference| of certified accuracy between two settings of an ablation, at every eps both print. */
   function gaps(rows: AccuracyRow[], a: number, b: number): number[] {
-    const at = (v: number) => new Map(rows.filter((r) => r.param_value === v).map((r) => [r.eps, r.certified_accuracy!]));
-    const [ra, rb] = [at(a), at(b)];
+    const byEps = (v: number) => new Map(rows.filter((r) => r.param_value === v).map((r) => [r.eps, r.certified_accuracy!]));
+    const [ra, rb] = [byEps(a), byEps(b)];
     return [...ra.keys()].filter((e) => rb.has(e)).map((e) => Math.round(Math.abs(ra.get(e)! - rb.get(e)!) * 10) / 10);
   }
 
@@ -242,7 +195,7 @@ describe('MNIST findings, run by run', () => {
     // "accuracy rises every epoch, still rising at epoch 12": from epoch 5 on.
     const rising = epochRange('mnist-splitz-sigma0.75-reduced', 5, 12).map((e) => e.holdout_acc);
     rising.slice(1).forEach((a, k) => expect(a).toBeGreaterThan(rising[k]));
-    const global = JSON.parse(fs.readFileSync(path.join(RESULTS, 'mnist-splitz-sigma0.75-reduced', 'global-lipschitz.json'), 'utf8')) as { L: number };
+    const global = readJson<{ L: number }>(path.join(RESULTS, 'mnist-splitz-sigma0.75-reduced', 'global-lipschitz.json'));
     expectProse(`The global bound of this f_L is ${fix(global.L, 3)}`);
   });
 
@@ -252,14 +205,14 @@ describe('MNIST findings, run by run', () => {
     const vsReduced = acrDiff(paired(run, 'mnist-splitz-sigma0.75-reduced'));
     expectProse(`Against the \`reduced\` SPLITZ run: ACR ${vsReduced.d} (95% interval ${vsReduced.lo} to ${vsReduced.hi})`);
     expectProse(`Against the \`reduced\` RS run at sigma 0.75 (${certRow('mnist-rs-sigma0.75-reduced', [0, 1.5, 2])}% at eps 0 / 1.5 / 2, ACR ${acr('mnist-rs-sigma0.75-reduced')})`);
-    const at = (e: number) => epochRange(run, e, e)[0];
+    const epoch = (e: number) => epochRange(run, e, e)[0];
     const end = epochs(run)[epochs(run).length - 1];
-    expectProse(`(${fix(at(50).mean_L, 2)} at epoch 50, ${fix(at(100).mean_L, 2)} at 100, ${fix(end.mean_L, 2)} at the end), and accuracy with it (${fix(at(50).holdout_acc, 2)}, ${fix(at(100).holdout_acc, 2)}, ${fix(end.holdout_acc, 2)})`);
+    expectProse(`(${fix(epoch(50).mean_L, 2)} at epoch 50, ${fix(epoch(100).mean_L, 2)} at 100, ${fix(end.mean_L, 2)} at the end), and accuracy with it (${fix(epoch(50).holdout_acc, 2)}, ${fix(epoch(100).holdout_acc, 2)}, ${fix(end.holdout_acc, 2)})`);
     const base = generatedRow('Base classifiers', run);
     const rsReduced = generatedRow('Base classifiers', 'mnist-rs-sigma0.75-reduced');
     expectProse(`At the certified epoch it scores ${base[3]}% under noise sigma = 0.75 at the split with L(x) ${fix(Number(base[5]), 2)}, the radius of RS at sigma / L = ${fix(Number(base[7]), 2)}; the RS run scores ${rsReduced[3]}%`);
-    const signal = (JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'diagnostics.json'), 'utf8')) as { 'split-signal': { value: { bound_at_x: number; linear_fraction: number } } })['split-signal'].value;
-    const global = (JSON.parse(fs.readFileSync(path.join(RESULTS, run, 'global-lipschitz.json'), 'utf8')) as { L: number }).L;
+    const signal = readJson<{ 'split-signal': { value: { bound_at_x: number; linear_fraction: number } } }>(path.join(RESULTS, run, 'diagnostics.json'))['split-signal'].value;
+    const global = readJson<{ L: number }>(path.join(RESULTS, run, 'global-lipschitz.json')).L;
     expectProse(`the local bound (${fix(signal.bound_at_x, 3)}) equals the global one (${fix(global, 3)}) to ${fix(((global / signal.bound_at_x - 1) * 100), 1)}%, ${fix((signal.linear_fraction * 100), 0)}% of the ReLU_theta units`);
     const noise = (r: string) => generatedRow('The noise through the split', r);
     const median = (r: string) => noise(r)[5].split(' / ')[2];
@@ -290,9 +243,9 @@ describe('MNIST findings, run by run', () => {
       expect(row.certifiedA).toBeGreaterThan(row.certifiedB);
       expect(row.p).toBeLessThanOrEqual(0.002);
     }
-    const at = (e: number) => epochRange(run, e, e)[0];
-    const best = (trainLog(run).find((r) => r.type === 'early_stop') as { best_epoch: number }).best_epoch + 1;
-    expectProse(`held-out accuracy under noise ${fix(at(1).holdout_acc, 3)} after the first epoch, ${fix(at(50).holdout_acc, 3)} by epoch 50, ${fix(at(best).holdout_acc, 3)} at the best epoch ${best} (clean ${fix(at(best).holdout_clean_acc, 3)}); ${fix(trainMinutes(run), 1)} min of wall time`);
+    const epoch = (e: number) => epochRange(run, e, e)[0];
+    const { best } = earlyStop(run);
+    expectProse(`held-out accuracy under noise ${fix(epoch(1).holdout_acc, 3)} after the first epoch, ${fix(epoch(50).holdout_acc, 3)} by epoch 50, ${fix(epoch(best).holdout_acc, 3)} at the best epoch ${best} (clean ${fix(epoch(best).holdout_clean_acc, 3)}); ${fix(trainMinutes(run), 1)} min of wall time`);
     const secs = epochs(run).map((e) => e.seconds).sort((a, b) => a - b);
     expectProse(`(median ${fix(secs[Math.floor(secs.length / 2)], 0)} s per epoch; two epochs took ${fix((secs[secs.length - 2] / 60), 0)} and ${fix((secs[secs.length - 1] / 60), 0)} min`);
   });
@@ -303,7 +256,7 @@ describe('MNIST findings, run by run', () => {
     expectProse(`Its ACR is ${acr('mnist-rs-sigma0.25-reduced')}`);
     const run = 'mnist-splitz-sigma0.25-reduced';
     expectProse(`SPLITZ: ${certRow(run, [0, 0.5, 0.75, 1, 1.25])}% at eps 0 / 0.5 / 0.75 / 1 / 1.25, with ${abstentions(run)} abstentions, and ACR ${acr(run)} with the sound bound (${acrPaper(run)} with power iteration)`);
-    const rec = records(run).filter((r) => r.predict >= 0);
+    const rec = classified(run);
     expectProse(`The local bound of f_L sits at ${range(rec.map((r) => r.lipschitz), 2)} on every certified image`);
     expectProse(`That carries SPLITZ past RS's cap: up to ${fix(Math.max(...rec.filter((r) => r.correct === 1).map((r) => r.radius)), 2)}.`);
     const d = acrDiff(paired(run, 'mnist-rs-sigma0.25-reduced'));
@@ -329,7 +282,7 @@ describe('MNIST findings, run by run', () => {
     const later = epochRange(run, 2, 12);
     expect(later.every((e) => e.holdout_acc === later[0].holdout_acc)).toBe(true);
     expectProse(`held-out accuracy at ${fix((later[0].holdout_acc * 100), 1)}% (one class), and mean L(x) at ${range(later.map((e) => e.mean_L), 2)}`);
-    const rec = records(run).filter((r) => r.predict >= 0);
+    const rec = classified(run);
     expect(new Set(rec.map((r) => r.predict)).size).toBe(1);
     const sorted = rec.map((r) => r.lipschitz).sort((a, b) => a - b);
     expectProse(`divided by a median L of ${fix(sorted[Math.floor(sorted.length / 2)], 2)}), and nothing else: ${certRow(run, [0])}% at every eps, ACR ${acr(run)} (${acrPaper(run)} with power iteration)`);
@@ -372,7 +325,8 @@ describe('MNIST findings, run by run', () => {
     expect(certRow(s3, [0.75])).toBe('0.0');
     expectProse(`at eps 0.5 and 0.75 (${certRow(s2, [0.5])} against ${certRow(s3, [0.5])}%, ${certRow(s2, [0.75])} against ${certRow(s3, [0.75])}%)`);
     const ws = runJson(s3).certification.worker_seconds;
-    const wall = Number(/done: 500 images certified in ([\d.]+) s/.exec(fs.readFileSync(path.join(RESULTS, s3, 'certify.out'), 'utf8'))![1]);
+    expect(sidecar(s3).runs.length).toBe(1);
+    const wall = lastStepSeconds(s3);
     expectProse(`Certification took ${fix((ws / 60), 0)} worker-minutes, about ${fix((wall / 60), 0)} minutes on 2 workers (${fix((ws / 500), 1)} s per image per worker`);
   });
 
@@ -388,8 +342,7 @@ describe('MNIST findings, run by run', () => {
     expectProse(`ACR ${[t3, t5, t7].map(acr).join(' / ')} and ${[t3, t5, t7].map((r) => certRow(r, [0])).join(' / ')}% at eps 0`);
     expectProse(`(held-out under noise ${[t3, t5, t7].map((r) => fix(epochs(r)[11].holdout_acc, 3)).join(' / ')})`);
     const p = paired(t7, t3);
-    const at05 = p.accuracy.find((r) => r.eps === 0.5)!;
-    expect(at05.p).toBeLessThan(0.001);
+    expect(at(p, 0.5).p).toBeLessThan(0.001);
     expectProse(`(eps 0.5: ${certRow(t7, [0.5])} against ${certRow(t3, [0.5])}%, McNemar p < 0.001)`);
     const noise = (r: string) => generatedRow('The noise through the split', r);
     expectProse(`the median s_i / s_max is ${[t3, t5, t7].map((r) => noise(r)[5].split(' / ')[2]).join(' / ')}`);
@@ -414,9 +367,9 @@ describe('MNIST findings, run by run', () => {
     const sig = (r: string) => generatedRow('The signal at the split', r);
     expectProse(`L(x, 0) is ${sig(g1)[9]} and L(x, 1) ${sig(g1)[10]}`);
     expectProse(`L(x, 0) is ${sig(g2)[9]} and L(x, 2) ${sig(g2)[10]}`);
-    for (const [r, said] of [[g01, 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)'], [g2, 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)'], ['mnist-splitz-sigma0.75-thetalip0.7-reduced', 'Training took {t} min, certification {c} min on 2 workers ({s} s per image per worker)']] as const) {
+    for (const r of [g01, g2, 'mnist-splitz-sigma0.75-thetalip0.7-reduced']) {
       const ws = runJson(r).certification.worker_seconds;
-      expectProse(said.replace('{t}', fix(trainMinutes(r), 0)).replace('{c}', fix((ws / 2 / 60), 0)).replace('{s}', fix((ws / 500), 1)));
+      expectProse(`Training took ${fix(trainMinutes(r), 0)} min, certification ${fix(ws / 2 / 60, 0)} min on 2 workers (${fix(ws / 500, 1)} s per image per worker)`);
     }
   });
 });
@@ -468,9 +421,8 @@ describe("the README's 'Where the reproduction stands'", () => {
     expectReadme(`RS's only at σ = 0.25 (${acr('mnist-splitz-sigma0.25-reduced')} against ${acr('mnist-rs-sigma0.25-reduced')})`);
     const sz = 'mnist-splitz-sigma0.75-headline';
     const rs = 'mnist-rs-sigma0.75-headline';
-    const stop = (run: string) => (trainLog(run).find((r) => r.type === 'early_stop') as { after_epoch: number }).after_epoch + 1;
-    expectReadme(`(the \`headline\` scale: ${stop(sz)} epochs with early stopping, 500 images, n = 100,000). SPLITZ at σ = 0.75 certifies ${certRow(sz, [0.5, 1, 1.5, 2])}% at ε 0.5 / 1 / 1.5 / 2, with ACR ${acr(sz)}.`);
-    expectReadme(`schedule (${stop(rs)} epochs, early stopping) certifies ${certRow(rs, [0.5, 1, 1.5, 2])}% at ε 0.5 / 1 / 1.5 / 2, ACR ${acr(rs)}`);
+    expectReadme(`(the \`headline\` scale: ${earlyStop(sz).after} epochs with early stopping, 500 images, n = 100,000). SPLITZ at σ = 0.75 certifies ${certRow(sz, [0.5, 1, 1.5, 2])}% at ε 0.5 / 1 / 1.5 / 2, with ACR ${acr(sz)}.`);
+    expectReadme(`schedule (${earlyStop(rs).after} epochs, early stopping) certifies ${certRow(rs, [0.5, 1, 1.5, 2])}% at ε 0.5 / 1 / 1.5 / 2, ACR ${acr(rs)}`);
   });
 
   test('CIFAR-10', () => {
@@ -479,11 +431,18 @@ describe("the README's 'Where the reproduction stands'", () => {
     expectReadme(`SPLITZ's ACR would be ${acrPaper(sz50)}, ahead of RS`);
     expectReadme(`(${certRow(rs100, [0, 0.5, 1])}% at ε 0 / 0.5 / 1, ACR ${acr(rs100)};`);
     const p = paired(sz100, rs100);
-    const pAt = (eps: number) => p.accuracy.find((r) => r.eps === eps)!.p;
-    expect(pAt(0.5)).toBeLessThan(0.001);
-    expect(fix(pAt(1), 3)).toBe('0.002');
+    expect(at(p, 0.5).p).toBeLessThan(0.001);
+    expect(fix(at(p, 1).p, 3)).toBe('0.002');
     const d = acrDiff(p);
     expectReadme(`SPLITZ at σ = 1.0 loses to RS at σ = 1.0: ${certRow(sz100, [0.5, 1])}% against ${certRow(rs100, [0.5, 1])}% at ε 0.5 / 1 (p < 0.001 / 0.002), ACR ${acr(sz100)} against ${acr(rs100)} (difference interval [${d.lo}, ${d.hi}])`);
     expectReadme(`with the paper's bound (ACR ${acrPaper(sz100)}) it is not significant`);
+    const half = acrDiff(paired(sz50, rs100));
+    expectReadme(`the ACR difference SPLITZ - RS is ${half.d}, interval [${half.lo}, ${half.hi}]`);
+    const quarterVsHalf = paired('cifar10-splitz-sigma0.25-reduced', rs50);
+    const dq = acrDiff(quarterVsHalf);
+    expectReadme(`(ACR ${fix(quarterVsHalf.acr.acrA, 3)} against ${fix(quarterVsHalf.acr.acrB, 3)}, interval [${dq.lo}, ${dq.hi}]; same answer on ${quarterVsHalf.agreement.sameAnswer} of 500`);
+    const quarter = paired('cifar10-splitz-sigma0.25-reduced', 'cifar10-rs-sigma0.25-reduced');
+    const d4 = acrDiff(quarter);
+    expectReadme(`(${fix(quarter.acr.acrA, 3)} against ${fix(quarter.acr.acrB, 3)}, interval [${d4.lo}, ${d4.hi}])`);
   });
 });
